@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The console output of Google Benchmark, followed by a table of ratios
+// between benchmarks of the same run: every figure kettle reports is set
+// beside its baseline, measured on the same machine at the same time.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kettle_bench {
+
+class ratio_reporter : public benchmark::ConsoleReporter {
+public:
+    /// Reports `numerator / denominator` (real time per iteration) as `what`.
+    void add_ratio(std::string numerator, std::string denominator, std::string what) {
+        m_ratios.push_back({std::move(numerator), std::move(denominator), std::move(what)});
+    }
+
+    void ReportRuns(const std::vector<Run>& runs) override {
+        for (const Run& run : runs) {
+            if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
+                std::string name = run.benchmark_name();
+                if (const auto at = name.find("/real_time"); at != std::string::npos)
+                    name.erase(at);
+                m_seconds[name] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+            }
+        }
+        ConsoleReporter::ReportRuns(runs);
+    }
+
+    void Finalize() override {
+        ConsoleReporter::Finalize();
+        std::printf("\nratios (real time per iteration, this run):\n");
+        for (const auto& r : m_ratios) {
+            const auto a = m_seconds.find(r.numerator);
+            const auto b = m_seconds.find(r.denominator);
+            if (a != m_seconds.end() && b != m_seconds.end() && b->second > 0)
+                std::printf("  %-52s %8.2f\n", r.what.c_str(), a->second / b->second);
+        }
+    }
+
+private:
+    struct ratio {
+        std::string numerator, denominator, what;
+    };
+    std::vector<ratio> m_ratios;
+    std::map<std::string, double> m_seconds;
+};
+
+/// The usual benchmark main, with the ratio table at the end.
+inline int run_with_ratios(int argc, char** argv, ratio_reporter& reporter) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    benchmark::Shutdown();
+    return 0;
+}
+
+} // namespace kettle_bench

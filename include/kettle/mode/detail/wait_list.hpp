@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <kettle/mode/readiness.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace kettle::detail {
+
+/// The readiness source of kettle's in-process primitives (event, channel,
+/// future): a version number that changes on every `notify_all`, sleeping
+/// threads, and armed asynchronous waiters.
+///
+/// Thread-safe. `notify_all` is lock-free when nobody waits (two atomic
+/// operations). Destroying the list abandons armed waiters (`m_notify(w,
+/// true)`); destroying it while a thread sleeps in `wait` is undefined.
+class wait_list {
+public:
+    /// A snapshot of the version: models `async_readiness_source`.
+    class token {
+    public:
+        /// Blocks until the version differs from the snapshot.
+        void wait() const { m_list->wait(m_seen); }
+        /// As `wait`, giving up at `deadline` (returns false then).
+        [[nodiscard]] bool wait_until(const steady_time& deadline) const {
+            return m_list->wait_until(m_seen, deadline);
+        }
+        template <class Executor>
+        [[nodiscard]] bool arm(waiter& w, Executor&) const {
+            return m_list->arm(w, m_seen);
+        }
+        [[nodiscard]] bool disarm(waiter& w) const noexcept { return m_list->disarm(w); }
+
+    private:
+        friend class wait_list;
+        token(const wait_list* list, std::uint32_t seen) noexcept : m_list(list), m_seen(seen) {}
+        const wait_list* m_list;
+        std::uint32_t m_seen;
+    };
+
+    wait_list() = default;
+    wait_list(const wait_list&) = delete;
+    wait_list& operator=(const wait_list&) = delete;
+
+    ~wait_list() {
+        std::lock_guard lock(m_mutex);
+        while (waiter* w = pop_front())
+            w->m_notify(w, true);
+    }
+
+    [[nodiscard]] token snapshot() const noexcept {
+        return token(this, m_version.load(std::memory_order_seq_cst));
+    }
+
+    /// Call after every change a waiter may care about. Wakes every sleeper
+    /// and notifies (and unlinks) every armed waiter, on the calling thread.
+    void notify_all() noexcept {
+        // seq_cst on m_version, m_sleepers and m_armed: a waiter publishes
+        // itself (sleepers/armed) and then re-reads the version; we bump the
+        // version and then read the counts. One of the two sees the other.
+        m_version.fetch_add(1, std::memory_order_seq_cst);
+        if (m_sleepers.load(std::memory_order_seq_cst) != 0) {
+            { std::lock_guard lock(m_mutex); }
+            m_cv.notify_all();
+        }
+        if (m_armed.load(std::memory_order_seq_cst) != 0) {
+            std::lock_guard lock(m_mutex);
+            while (waiter* w = pop_front())
+                w->m_notify(w, false);
+        }
+    }
+
+private:
+    void wait(std::uint32_t seen) const {
+        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        {
+            std::unique_lock lock(m_mutex);
+            m_cv.wait(lock, [&] { return m_version.load(std::memory_order_seq_cst) != seen; });
+        }
+        m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    bool wait_until(std::uint32_t seen, const steady_time& deadline) const {
+        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        bool changed;
+        {
+            std::unique_lock lock(m_mutex);
+            changed = m_cv.wait_until(lock, deadline, [&] {
+                return m_version.load(std::memory_order_seq_cst) != seen;
+            });
+        }
+        m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+        return changed;
+    }
+
+    bool arm(waiter& w, std::uint32_t seen) const {
+        std::lock_guard lock(m_mutex);
+        m_armed.fetch_add(1, std::memory_order_seq_cst);
+        if (m_version.load(std::memory_order_seq_cst) != seen) {
+            m_armed.fetch_sub(1, std::memory_order_relaxed);
+            return false;
+        }
+        w.m_prev = m_tail;
+        w.m_next = nullptr;
+        (m_tail ? m_tail->m_next : m_head) = &w;
+        m_tail = &w;
+        w.m_linked = true;
+        return true;
+    }
+
+    bool disarm(waiter& w) const noexcept {
+        std::lock_guard lock(m_mutex);
+        if (!w.m_linked)
+            return false;
+        (w.m_prev ? w.m_prev->m_next : m_head) = w.m_next;
+        (w.m_next ? w.m_next->m_prev : m_tail) = w.m_prev;
+        w.m_linked = false;
+        m_armed.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    // Requires m_mutex.
+    waiter* pop_front() const noexcept {
+        waiter* w = m_head;
+        if (!w)
+            return nullptr;
+        m_head = w->m_next;
+        (m_head ? m_head->m_prev : m_tail) = nullptr;
+        w->m_linked = false;
+        m_armed.fetch_sub(1, std::memory_order_relaxed);
+        return w;
+    }
+
+    mutable std::mutex m_mutex;
+    mutable std::condition_variable m_cv;
+    std::atomic<std::uint32_t> m_version{0};          // bumped by every notify_all
+    mutable std::atomic<std::uint32_t> m_sleepers{0}; // threads inside wait / wait_until
+    mutable std::atomic<std::uint32_t> m_armed{0};    // linked waiters (changed under m_mutex)
+    mutable waiter* m_head = nullptr;                 // guarded by m_mutex
+    mutable waiter* m_tail = nullptr;                 // guarded by m_mutex
+};
+
+} // namespace kettle::detail

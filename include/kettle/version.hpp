@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#define KETTLE_VERSION_MAJOR 0
+#define KETTLE_VERSION_MINOR 1
+#define KETTLE_VERSION_PATCH 0
+/// major * 10000 + minor * 100 + patch
+#define KETTLE_VERSION (KETTLE_VERSION_MAJOR * 10000 + KETTLE_VERSION_MINOR * 100 + KETTLE_VERSION_PATCH)
