@@ -5,7 +5,9 @@
 #   cmake --preset mingw && cmake --build --preset mingw && ctest --preset mingw
 #
 # Executables are linked fully statically so they run under Wine without any
-# MinGW runtime DLL on the path.
+# MinGW runtime DLL on the path. Before many test runs, start a persistent
+# server (`/usr/lib/wine/wineserver -p`; stop it with `-k`) so Wine does not
+# start and stop one between tests; .ci/run does this in a throw-away WINEPREFIX.
 
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
