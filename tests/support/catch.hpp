@@ -7,9 +7,8 @@
 /// detected from the headers that exist. Available on both versions:
 /// TEST_CASE, TEMPLATE_TEST_CASE, SECTION, REQUIRE*, CHECK*, STATIC_REQUIRE,
 /// STATIC_REQUIRE_FALSE, STATIC_CHECK, STATIC_CHECK_FALSE, REQUIRE_THROWS_AS,
-/// GENERATE, SUCCEED, FAIL, WARN, INFO, CAPTURE, SKIP and `Catch::Approx`.
-/// Where Catch2 lacks SKIP (v2, v3 before 3.3), SKIP(msg) warns with the reason
-/// and returns from the enclosing function: use it in a TEST_CASE body only.
+/// GENERATE, SUCCEED, FAIL, WARN, INFO, CAPTURE and `Catch::Approx`. No SKIP:
+/// a kettle test either runs or is not compiled for that platform.
 ///
 /// Catch2 assertions are not thread-safe: call REQUIRE/CHECK on the test's own
 /// thread only; have worker threads record results and check them after join().
@@ -51,11 +50,3 @@ using Detail::Approx;
 
 #endif
 
-// Catch2 v2 and v3 before 3.3 have no SKIP.
-#if !defined(SKIP)
-#define SKIP(...)                                                                                  \
-    do {                                                                                           \
-        WARN("SKIPPED" __VA_OPT__(<< ": " << __VA_ARGS__));                                        \
-        return;                                                                                    \
-    } while (false)
-#endif
