@@ -14,6 +14,8 @@
 ///   the source changes, from whichever thread changes it; `disarm(w)` takes
 ///   the request back.
 
+#include <kettle/mode/detail/saturate.hpp>
+
 #include <chrono>
 #include <concepts>
 
@@ -39,17 +41,13 @@ struct waiter {
 using steady_time = std::chrono::steady_clock::time_point;
 
 /// `now + timeout`, saturated: a huge timeout means "never", not an overflow.
-/// A negative timeout means "already passed".
+/// A zero or negative timeout is "now": the deadline has passed.
 template <class Rep, class Period>
 steady_time deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
-    using std::chrono::steady_clock;
-    const auto now = steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
     if (timeout <= timeout.zero())
         return now;
-    using wide = std::chrono::duration<long double>;
-    if (std::chrono::duration_cast<wide>(timeout) >= std::chrono::duration_cast<wide>(steady_time::max() - now))
-        return steady_time::max();
-    return now + std::chrono::ceil<steady_clock::duration>(timeout);
+    return detail::saturating_add(now, detail::saturate_duration(timeout));
 }
 
 /// A token the calling thread can sleep on.

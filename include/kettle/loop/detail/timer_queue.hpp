@@ -5,6 +5,7 @@
 /// slot table with generation-checked ids; cancellation is lazy.
 
 #include <kettle/loop/detail/unique_function.hpp>
+#include <kettle/mode/detail/saturate.hpp>
 #include <kettle/loop/timer_id.hpp>
 
 #include <algorithm>
@@ -20,39 +21,6 @@
 #include <vector>
 
 namespace kettle::detail {
-
-using steady_duration = std::chrono::steady_clock::duration;
-using steady_time = std::chrono::steady_clock::time_point;
-
-/// Converts any duration to the steady clock's, saturating at its limits
-/// (`hours::max()` becomes `steady_duration::max()`, not an overflow). NaN is zero.
-template <class Rep, class Period>
-[[nodiscard]] constexpr steady_duration saturate_duration(std::chrono::duration<Rep, Period> d) noexcept {
-    using wide = std::chrono::duration<long double, steady_duration::period>;
-    const long double x = std::chrono::duration_cast<wide>(d).count();
-    if (!(x == x)) {
-        return steady_duration::zero();
-    }
-    if (x >= static_cast<long double>((steady_duration::max)().count())) {
-        return (steady_duration::max)();
-    }
-    if (x <= static_cast<long double>((steady_duration::min)().count())) {
-        return (steady_duration::min)();
-    }
-    return std::chrono::duration_cast<steady_duration>(d);
-}
-
-/// `t + d`, clamped to the clock's range.
-[[nodiscard]] constexpr steady_time saturating_add(steady_time t, steady_duration d) noexcept {
-    const auto since = t.time_since_epoch();
-    if (d > steady_duration::zero() && since > (steady_duration::max)() - d) {
-        return (steady_time::max)();
-    }
-    if (d < steady_duration::zero() && since < (steady_duration::min)() - d) {
-        return (steady_time::min)();
-    }
-    return t + d;
-}
 
 /// Timers of one event loop. Single-threaded (the loop's thread).
 class timer_queue {
