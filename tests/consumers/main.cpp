@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: MIT
-// A consumer of kettle: compiles against the public headers and links the
-// threading runtime the way a user's program would.
+// The program every consumer project builds (tools/check-consumers copies it
+// in): it uses the headers, the loop and a thread the way a user's program
+// would, so a missing include path, C++20 flag or thread library fails here.
 
 #include <kettle/kettle.hpp>
-#include <kettle/version.hpp>
 
-#include <atomic>
 #include <cstdio>
 #include <thread>
-#include <type_traits>
 
 static_assert(KETTLE_VERSION_MAJOR == 0, "this consumer was written against kettle 0.x");
 
 int main() {
-    static_assert(!std::is_same_v<kettle::sync_blocking_t, kettle::async_blocking_t>);
-    std::atomic<int> boiled{0};
-    std::thread kettle_thread([&boiled] { boiled.store(1, std::memory_order_release); });
-    kettle_thread.join();
-    std::printf("kettle %d.%d.%d consumed\n", KETTLE_VERSION_MAJOR, KETTLE_VERSION_MINOR,
-                KETTLE_VERSION_PATCH);
-    return boiled.load(std::memory_order_acquire) == 1 ? 0 : 1;
+    kettle::event_loop<> loop;
+    kettle::channel<int> ch(1);
+    int got = 0;
+    ch.pop(kettle::async_nonblocking, loop, [&got](int v) { got = v; });
+    std::thread producer([&ch] { ch.push(kettle::sync_blocking, 42); });
+    loop.run(); // returns once the pop completed
+    producer.join();
+    std::printf("kettle %d.%d.%d consumed: %d\n", KETTLE_VERSION_MAJOR, KETTLE_VERSION_MINOR,
+                KETTLE_VERSION_PATCH, got);
+    return got == 42 ? 0 : 1;
 }
