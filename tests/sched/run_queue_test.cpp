@@ -78,3 +78,271 @@ TEST_CASE("run_queue: forwards settings to the policy", "[sched][run_queue]") {
     REQUIRE_FALSE(q.try_pop().has_value());
     REQUIRE_FALSE(q.preempts(d->entry));
 }
+
+// --- locking policies, bounds, waiting in the four modes, close --------------------------
+
+#include <kettle/mode/sync_wait.hpp>
+#include <kettle/mode/task.hpp>
+#include <kettle/sched/lock_free.hpp>
+#include <kettle/sched/mutex.hpp>
+#include <kettle/sched/spin.hpp>
+
+#include "../mode/manual_executor.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+using namespace std::chrono_literals;
+using kettle_test::manual_executor;
+
+static_assert(kettle::locking_policy_for<kettle::mutex, kettle::sjf<int>>);
+static_assert(kettle::locking_policy_for<kettle::spin, kettle::mlfq<int>>);
+static_assert(kettle::locking_policy_for<kettle::lock_free, kettle::fcfs<int>>);
+static_assert(kettle::locking_policy_for<kettle::lock_free, kettle::round_robin<int>>);
+static_assert(kettle::locking_policy_for<kettle::lock_free, kettle::mlfq<int>>);
+static_assert(!kettle::locking_policy_for<kettle::lock_free, kettle::sjf<int>>);
+static_assert(!kettle::locking_policy_for<kettle::lock_free, kettle::srtf<int>>);
+static_assert(!kettle::locking_policy_for<kettle::lock_free, kettle::fair_share<int>>);
+static_assert(kettle::operation<kettle::run_queue<kettle::fcfs<int>, kettle::mutex>::pop_operation>);
+static_assert(kettle::operation<kettle::run_queue<kettle::fcfs<int>, kettle::mutex>::push_operation>);
+
+namespace {
+template <class Q>
+typename Q::entry_type entry(int v) {
+    return typename Q::entry_type(v);
+}
+template <class Q>
+int popped_value(Q& q) {
+    auto d = q.try_pop();
+    REQUIRE(d.has_value());
+    return d->entry.value;
+}
+} // namespace
+
+TEMPLATE_TEST_CASE("run_queue: every locking policy keeps FIFO order", "[sched][run_queue]",
+                   kettle::single_thread, kettle::mutex, kettle::spin) {
+    kettle::run_queue<kettle::fcfs<int>, TestType> q;
+    REQUIRE(q.capacity() == 0);
+    for (int i = 0; i < 100; ++i)
+        q.push(i);
+    REQUIRE(q.size() == 100);
+    for (int i = 0; i < 100; ++i)
+        REQUIRE(popped_value(q) == i);
+    REQUIRE(q.empty());
+}
+
+TEST_CASE("run_queue: a zero bound is rejected", "[sched][run_queue]") {
+    using Q = kettle::run_queue<kettle::fcfs<int>, kettle::mutex>;
+    REQUIRE_THROWS_AS(Q(kettle::bounded{0}), std::invalid_argument);
+}
+
+TEST_CASE("run_queue: a full single_thread queue says so and keeps the task", "[sched][run_queue]") {
+    counted::reset();
+    {
+        kettle::run_queue<kettle::fcfs<counted>> q(kettle::bounded{2});
+        REQUIRE(q.capacity() == 2);
+        REQUIRE(q.try_push(counted(1)));
+        q.push(counted(2));
+        counted third(3);
+        REQUIRE_FALSE(q.try_push(std::move(third)));
+        REQUIRE(third.value() == 3); // untouched
+        REQUIRE_THROWS_AS(q.push(counted(4)), std::length_error);
+        REQUIRE(q.size() == 2);
+        REQUIRE(q.try_pop()->entry.value.value() == 1);
+        REQUIRE(q.try_push(std::move(third)));
+    }
+    REQUIRE(counted::live() == 0);
+}
+
+TEMPLATE_TEST_CASE("run_queue: a full bounded queue reports it in every mode", "[sched][run_queue]",
+                   kettle::mutex, kettle::spin) {
+    using Q = kettle::run_queue<kettle::fcfs<int>, TestType>;
+    Q q(kettle::bounded{1});
+    REQUIRE(q.try_push(1));
+
+    SECTION("sync non-blocking: false, the entry untouched") {
+        auto e = entry<Q>(2);
+        REQUIRE_FALSE(q.push(kettle::sync_nonblocking, std::move(e), cause::created));
+        REQUIRE(e.value == 2);
+        REQUIRE(q.size() == 1);
+    }
+    SECTION("sync blocking: waits until a pop makes room") {
+        std::atomic<bool> pushed{false};
+        std::thread producer([&] {
+            q.push(kettle::sync_blocking, entry<Q>(2), cause::created);
+            pushed = true;
+        });
+        std::this_thread::sleep_for(20ms);
+        REQUIRE_FALSE(pushed.load());
+        REQUIRE(popped_value(q) == 1);
+        producer.join();
+        REQUIRE(pushed.load());
+        REQUIRE(popped_value(q) == 2);
+    }
+    SECTION("async blocking: the future is ready once there is room") {
+        manual_executor ex;
+        auto f = q.push(kettle::async_blocking, entry<Q>(2), cause::created, ex);
+        ex.drain();
+        REQUIRE_FALSE(f.ready());
+        REQUIRE(popped_value(q) == 1);
+        ex.drain();
+        REQUIRE(f.ready());
+        f.get();
+        REQUIRE(popped_value(q) == 2);
+    }
+    SECTION("async non-blocking: the callback runs once there is room") {
+        manual_executor ex;
+        bool pushed = false;
+        q.push(kettle::async_nonblocking, entry<Q>(2), cause::created, ex, [&] { pushed = true; });
+        ex.drain();
+        REQUIRE_FALSE(pushed);
+        REQUIRE(popped_value(q) == 1);
+        ex.drain();
+        REQUIRE(pushed);
+        REQUIRE(popped_value(q) == 2);
+    }
+    SECTION("co_await: resumes once there is room") {
+        manual_executor ex;
+        bool pushed = false;
+        auto producer = [&]() -> kettle::task<void> {
+            co_await q.push(ex, entry<Q>(2), cause::created);
+            pushed = true;
+        };
+        std::atomic<bool> done{false};
+        std::thread driver([&] { ex.run_until(done); });
+        std::thread consumer([&] {
+            std::this_thread::sleep_for(10ms);
+            auto d = q.pop();
+            REQUIRE(d.has_value());
+        });
+        kettle::sync_wait(producer());
+        done = true;
+        driver.join();
+        consumer.join();
+        REQUIRE(pushed);
+        REQUIRE(popped_value(q) == 2);
+    }
+}
+
+TEMPLATE_TEST_CASE("run_queue: pop waits in the four modes", "[sched][run_queue]", kettle::mutex,
+                   kettle::spin) {
+    using Q = kettle::run_queue<kettle::round_robin<int>, TestType>;
+    Q q(kettle::round_robin_settings{.quantum = 3});
+
+    SECTION("sync non-blocking: empty now") {
+        REQUIRE_FALSE(q.try_pop().has_value());
+        auto a = q.pop(kettle::sync_nonblocking);
+        REQUIRE_FALSE(a.has_value()); // not completed
+        q.push(5);
+        a = q.pop(kettle::sync_nonblocking);
+        REQUIRE(a.has_value());
+        REQUIRE((*a)->entry.value == 5);
+        REQUIRE((*a)->quantum == 3);
+    }
+    SECTION("sync blocking: sleeps until another thread pushes") {
+        std::thread producer([&] {
+            std::this_thread::sleep_for(10ms);
+            q.push(6);
+        });
+        auto d = q.pop();
+        producer.join();
+        REQUIRE(d.has_value());
+        REQUIRE(d->entry.value == 6);
+    }
+    SECTION("pop_for: times out, then succeeds") {
+        REQUIRE_FALSE(q.pop_for(5ms).has_value());
+        q.push(7);
+        auto d = q.pop_for(1s);
+        REQUIRE(d.has_value());
+        REQUIRE((*d)->entry.value == 7);
+    }
+    SECTION("async blocking: a future fulfilled on the executor") {
+        manual_executor ex;
+        auto f = q.pop(kettle::async_blocking, ex);
+        ex.drain();
+        REQUIRE_FALSE(f.ready());
+        q.push(8);
+        ex.drain();
+        REQUIRE(f.ready());
+        auto d = f.get();
+        REQUIRE(d->entry.value == 8);
+    }
+    SECTION("async non-blocking: a callback on the executor") {
+        manual_executor ex;
+        std::vector<int> got;
+        q.pop(kettle::async_nonblocking, ex,
+              [&](std::optional<typename Q::dispatch_type> d) { got.push_back(d->entry.value); });
+        ex.drain();
+        REQUIRE(got.empty());
+        q.push(9);
+        ex.drain();
+        REQUIRE(got == std::vector<int>{9});
+    }
+    SECTION("co_await on the executor") {
+        manual_executor ex;
+        auto consumer = [&]() -> kettle::task<int> {
+            auto a = co_await q.pop(ex);
+            auto b = co_await q.pop(ex);
+            co_return a->entry.value + b->entry.value;
+        };
+        std::atomic<bool> done{false};
+        std::thread driver([&] {
+            q.push(1);
+            q.push(2);
+            ex.run_until(done);
+        });
+        REQUIRE(kettle::sync_wait(consumer()) == 3);
+        done = true;
+        driver.join();
+    }
+    SECTION("a dropped future cancels its pop and loses nothing") {
+        manual_executor ex;
+        {
+            auto f = q.pop(kettle::async_blocking, ex);
+            ex.drain();
+        }
+        ex.drain();
+        q.push(10);
+        ex.drain();
+        REQUIRE(popped_value(q) == 10);
+    }
+}
+
+TEMPLATE_TEST_CASE("run_queue: close drains, then ends every wait", "[sched][run_queue]",
+                   kettle::mutex, kettle::spin) {
+    using Q = kettle::run_queue<kettle::fcfs<int>, TestType>;
+    Q q;
+    q.push(1);
+    q.close();
+    REQUIRE(q.closed());
+    REQUIRE_FALSE(q.try_push(2));
+    REQUIRE_THROWS_AS(q.push(3), std::logic_error);
+    auto first = q.pop();
+    REQUIRE(first.has_value());
+    REQUIRE(first->entry.value == 1);
+    REQUIRE_FALSE(q.pop().has_value()); // closed and drained: returns at once
+
+    Q open;
+    std::thread closer([&] {
+        std::this_thread::sleep_for(10ms);
+        open.close();
+    });
+    REQUIRE_FALSE(open.pop().has_value()); // woken by close()
+    closer.join();
+
+    manual_executor ex;
+    Q async_q;
+    bool ended = false;
+    async_q.pop(kettle::async_nonblocking, ex, [&](std::optional<typename Q::dispatch_type> d) {
+        ended = !d.has_value();
+    });
+    ex.drain();
+    REQUIRE_FALSE(ended);
+    async_q.close();
+    ex.drain();
+    REQUIRE(ended);
+}

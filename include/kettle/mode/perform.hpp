@@ -56,17 +56,27 @@ concept completion_callback =
 /// Sync, blocking: returns the result; the thread sleeps on the operation's
 /// readiness source meanwhile (no spinning). Exceptions from the operation
 /// propagate.
+namespace detail {
+// The waiting half of a sync blocking perform, kept out of line so that the
+// caller's fast path (one attempt that succeeds) inlines to the attempt alone.
+template <operation Op>
+[[gnu::noinline]] result_of_t<Op> wait_and_perform(Op& op) {
+    using T = result_of_t<Op>;
+    for (;;) {
+        auto token = op.readiness();
+        if (auto a = op.try_complete(); completed<T>(a))
+            return unwrap<T>(a);
+        token.wait();
+    }
+}
+} // namespace detail
+
 template <operation Op>
 result_of_t<Op> perform(Op op, sync_blocking_t) {
     using T = result_of_t<Op>;
     if (auto a = op.try_complete(); detail::completed<T>(a))
         return detail::unwrap<T>(a);
-    for (;;) {
-        auto token = op.readiness();
-        if (auto a = op.try_complete(); detail::completed<T>(a))
-            return detail::unwrap<T>(a);
-        token.wait();
-    }
+    return detail::wait_and_perform(op);
 }
 
 /// Sync, blocking, with a deadline: the result, or empty (`false` for

@@ -4,12 +4,12 @@
 /// `kettle::fcfs`: first come, first served (FIFO).
 
 #include <kettle/sched/cause.hpp>
+#include <kettle/sched/detail/ring_deque.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/sched_entry.hpp>
 #include <kettle/sched/scheduling_policy.hpp>
 
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <utility>
 
@@ -19,7 +19,8 @@ namespace kettle {
 /// until it finishes or blocks. Never preempts; no quantum. Every cause
 /// appends at the tail (a woken task queues behind those already waiting).
 ///
-/// Not synchronised (see `run_queue`). `push` may allocate; nothing blocks.
+/// Not synchronised (see `run_queue`). `push` may allocate (the ring grows by
+/// doubling); nothing blocks. `T` must be nothrow-movable.
 template <class T>
 class fcfs {
 public:
@@ -27,6 +28,12 @@ public:
     using entry_type = sched_entry<T>;
 
     void push(entry_type e, cause) { m_queue.push_back(std::move(e)); }
+
+    /// The bounded form `run_queue` uses: at most `set_capacity_limit`'s
+    /// bound queued; false, with `e` untouched, when full. The bound shares
+    /// the ring's own check for a full buffer, so it costs nothing.
+    [[nodiscard]] bool try_push(entry_type& e, cause) { return m_queue.try_push_back(e); }
+    void set_capacity_limit(std::size_t limit) noexcept { m_queue.set_limit(limit); }
 
     [[nodiscard]] std::optional<dispatch<entry_type>> pop() {
         if (m_queue.empty())
@@ -44,7 +51,7 @@ public:
     [[nodiscard]] bool empty() const noexcept { return m_queue.empty(); }
 
 private:
-    std::deque<entry_type> m_queue;
+    detail::ring_deque<entry_type> m_queue;
 };
 
 static_assert(scheduling_policy<fcfs<int>>);

@@ -4,6 +4,7 @@
 /// `kettle::mlfq`: the multi-level feedback queue of OSTEP chapter 8.
 
 #include <kettle/sched/cause.hpp>
+#include <kettle/sched/detail/ring_deque.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/sched_entry.hpp>
 #include <kettle/sched/scheduling_policy.hpp>
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -169,7 +169,9 @@ public:
             ++m_epoch;
             m_next_boost += m_boost_period;
             for (std::size_t i = 0; i < m_queues.size(); ++i) {
-                for (auto& e : m_queues[i]) {
+                auto& level = m_queues[i];
+                for (std::size_t k = 0; k < level.size(); ++k) {
+                    auto& e = level[k];
                     restart(e.state, 0);
                     if (i != 0)
                         m_queues[0].push_back(std::move(e));
@@ -213,7 +215,7 @@ private:
     tick_count m_boost_period;
     tick_count m_next_boost;
     std::uint64_t m_epoch = 0;
-    std::vector<std::deque<entry_type>> m_queues; // index 0: top level
+    std::vector<detail::ring_deque<entry_type>> m_queues; // index 0: top level
 };
 
 static_assert(scheduling_policy<mlfq<int>>);

@@ -97,14 +97,17 @@ private:
                 return deliver(std::move(a));
             for (;;) {
                 m_token.emplace(m_op.readiness());
-                if (auto a = m_op.try_complete(); completed<result_type>(a))
+                if (auto a = m_op.try_complete(); completed<result_type>(a)) {
+                    m_token.reset(); // the source may die before this record does
                     return deliver(std::move(a));
+                }
                 if (m_token->arm(static_cast<waiter&>(*this), m_exec)) {
                     m_armed = true;
                     return;
                 }
             }
         } catch (...) {
+            m_token.reset();
             untrack();
             auto next = Sink::fail(std::current_exception());
             release();

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 namespace kettle::detail {
 
@@ -14,14 +15,28 @@ namespace kettle::detail {
 /// future): a version number that changes on every `notify_all`, sleeping
 /// threads, and armed asynchronous waiters.
 ///
-/// Thread-safe. `notify_all` is lock-free when nobody waits (two atomic
-/// operations). Destroying the list abandons armed waiters (`m_notify(w,
-/// true)`); destroying it while a thread sleeps in `wait` is undefined.
+/// Thread-safe. `notify_all` costs a fence and one load when nobody holds a
+/// token, so a lock-free producer can afford it on every push. Destroying
+/// the list abandons armed waiters (`m_notify(w, true)`); destroying it while
+/// a thread sleeps in `wait`, or while a token that is not armed is alive, is
+/// undefined.
 class wait_list {
 public:
     /// A snapshot of the version: models `async_readiness_source`.
+    ///
+    /// A token is an interest in the list: while it lives, `notify_all`
+    /// cannot skip the version bump, so a change made after the token was
+    /// taken always wakes it. Move-only. Arming moves the interest to the
+    /// armed waiter, after which the token no longer touches the list on
+    /// destruction.
     class token {
     public:
+        token(token&& other) noexcept
+            : m_list(other.m_list), m_seen(other.m_seen),
+              m_attached(std::exchange(other.m_attached, false)) {}
+        token& operator=(token&&) = delete;
+        ~token() { release(); }
+
         /// Blocks until the version differs from the snapshot.
         void wait() const { m_list->wait(m_seen); }
         /// As `wait`, giving up at `deadline` (returns false then).
@@ -29,16 +44,25 @@ public:
             return m_list->wait_until(m_seen, deadline);
         }
         template <class Executor>
-        [[nodiscard]] bool arm(waiter& w, Executor&) const {
-            return m_list->arm(w, m_seen);
+        [[nodiscard]] bool arm(waiter& w, Executor&) {
+            if (!m_list->arm(w, m_seen))
+                return false;
+            m_attached = false; // the linked waiter holds the interest now
+            return true;
         }
         [[nodiscard]] bool disarm(waiter& w) const noexcept { return m_list->disarm(w); }
 
     private:
         friend class wait_list;
-        token(const wait_list* list, std::uint32_t seen) noexcept : m_list(list), m_seen(seen) {}
+        token(const wait_list* list, std::uint32_t seen) noexcept
+            : m_list(list), m_seen(seen), m_attached(true) {}
+        void release() noexcept {
+            if (std::exchange(m_attached, false))
+                m_list->m_interest.fetch_sub(1, std::memory_order_relaxed);
+        }
         const wait_list* m_list;
         std::uint32_t m_seen;
+        bool m_attached; // counted in m_list->m_interest
     };
 
     wait_list() = default;
@@ -51,13 +75,31 @@ public:
             w->m_notify(w, true);
     }
 
+    /// Registers an interest and reads the version. Take it before checking
+    /// the state the list guards.
     [[nodiscard]] token snapshot() const noexcept {
+        // Dekker with notify_all: we count ourselves, fence, then read the
+        // state; a notifier changes the state, fences, then reads the count.
+        // One of the two sees the other.
+        m_interest.fetch_add(1, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
         return token(this, m_version.load(std::memory_order_seq_cst));
     }
 
     /// Call after every change a waiter may care about. Wakes every sleeper
     /// and notifies (and unlinks) every armed waiter, on the calling thread.
     void notify_all() noexcept {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        notify_all_after_unlock();
+    }
+
+    /// As `notify_all`, without the fence, for state guarded by a lock that
+    /// waiters also take to check it: call after releasing that lock. The
+    /// lock orders a waiter's snapshot (taken before it locks) before our
+    /// read of the interest count, or our change before its check.
+    void notify_all_after_unlock() noexcept {
+        if (m_interest.load(std::memory_order_relaxed) == 0)
+            return;
         // seq_cst on m_version, m_sleepers and m_armed: a waiter publishes
         // itself (sleepers/armed) and then re-reads the version; we bump the
         // version and then read the counts. One of the two sees the other.
@@ -119,6 +161,7 @@ private:
         (w.m_next ? w.m_next->m_prev : m_tail) = w.m_prev;
         w.m_linked = false;
         m_armed.fetch_sub(1, std::memory_order_relaxed);
+        m_interest.fetch_sub(1, std::memory_order_relaxed);
         return true;
     }
 
@@ -131,6 +174,7 @@ private:
         (m_head ? m_head->m_prev : m_tail) = nullptr;
         w->m_linked = false;
         m_armed.fetch_sub(1, std::memory_order_relaxed);
+        m_interest.fetch_sub(1, std::memory_order_relaxed);
         return w;
     }
 
@@ -139,6 +183,7 @@ private:
     std::atomic<std::uint32_t> m_version{0};          // bumped by every notify_all
     mutable std::atomic<std::uint32_t> m_sleepers{0}; // threads inside wait / wait_until
     mutable std::atomic<std::uint32_t> m_armed{0};    // linked waiters (changed under m_mutex)
+    mutable std::atomic<std::uint32_t> m_interest{0}; // attached tokens + linked waiters
     mutable waiter* m_head = nullptr;                 // guarded by m_mutex
     mutable waiter* m_tail = nullptr;                 // guarded by m_mutex
 };
