@@ -10,6 +10,7 @@
 #include <kettle/mode/perform.hpp>
 #include <kettle/mode/tags.hpp>
 #include <kettle/sched/cause.hpp>
+#include <kettle/sched/detail/lock_free_fifo.hpp>
 #include <kettle/sched/detail/run_queue_core.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/lock_free.hpp>
