@@ -27,14 +27,18 @@
 #include <kettle/loop/trigger.hpp>
 
 #include <kettle/sched/cause.hpp>
+#include <kettle/sched/coroutine_scheduler.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/fair_share.hpp>
 #include <kettle/sched/fcfs.hpp>
 #include <kettle/sched/job_length.hpp>
+#include <kettle/sched/lock_free.hpp>
 #include <kettle/sched/locking_policy.hpp>
 #include <kettle/sched/mlfq.hpp>
+#include <kettle/sched/mutex.hpp>
 #include <kettle/sched/ostep_mlfq_py.hpp>
 #include <kettle/sched/ostep_scheduler_py.hpp>
+#include <kettle/sched/pool_job.hpp>
 #include <kettle/sched/priority.hpp>
 #include <kettle/sched/round_robin.hpp>
 #include <kettle/sched/run_queue.hpp>
@@ -45,4 +49,7 @@
 #include <kettle/sched/simulator.hpp>
 #include <kettle/sched/single_thread.hpp>
 #include <kettle/sched/sjf.hpp>
+#include <kettle/sched/spin.hpp>
 #include <kettle/sched/srtf.hpp>
+#include <kettle/sched/thread_pool.hpp>
+#include <kettle/sched/yield.hpp>

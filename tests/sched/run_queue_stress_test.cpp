@@ -97,6 +97,13 @@ TEMPLATE_TEST_CASE("run_queue stress: FIFO policies under every thread-safe lock
     }
 }
 
+TEMPLATE_TEST_CASE("run_queue stress: MLFQ under every thread-safe locking",
+                   "[sched][run_queue][stress]", kettle::mutex, kettle::spin, kettle::lock_free) {
+    kettle::run_queue<kettle::mlfq<int>, TestType> q(kettle::bounded{64},
+                                                     kettle::mlfq_settings{.base_quantum = 1});
+    deliver_everything(q);
+}
+
 TEMPLATE_TEST_CASE("run_queue stress: keyed policies under the locks", "[sched][run_queue][stress]",
                    kettle::mutex, kettle::spin) {
     SECTION("sjf") {
@@ -105,10 +112,6 @@ TEMPLATE_TEST_CASE("run_queue stress: keyed policies under the locks", "[sched][
     }
     SECTION("priority") {
         kettle::run_queue<kettle::priority<int>, TestType> q(kettle::bounded{64});
-        deliver_everything(q);
-    }
-    SECTION("mlfq") {
-        kettle::run_queue<kettle::mlfq<int>, TestType> q(kettle::bounded{64});
         deliver_everything(q);
     }
 }

@@ -11,6 +11,7 @@
 #include <kettle/mode/tags.hpp>
 #include <kettle/sched/cause.hpp>
 #include <kettle/sched/detail/lock_free_fifo.hpp>
+#include <kettle/sched/detail/lock_free_mlfq.hpp>
 #include <kettle/sched/detail/run_queue_core.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/lock_free.hpp>
@@ -147,8 +148,9 @@ public:
         requires std::constructible_from<Policy, Args...>
     explicit run_queue(Args&&... args) : m_core(0, std::forward<Args>(args)...) {}
 
-    /// At most `b.capacity` queued tasks. Throws std::invalid_argument when
-    /// the capacity is 0.
+    /// At most `b.capacity` queued tasks (the `lock_free` forms round it up
+    /// to a power of two; MLFQ's per level). Throws std::invalid_argument
+    /// when the capacity is 0.
     template <class... Args>
         requires std::constructible_from<Policy, Args...>
     explicit run_queue(bounded b, Args&&... args)

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+// The coroutine scheduler's costs, each beside its hand-written baseline.
+//
+//   switch/bare            two hand-written coroutines resumed in turn by a
+//                          driver loop: a resume and a suspend each (the baseline)
+//   switch/<policy>        two tasks handing the CPU to each other with
+//                          co_await kettle::yield(kettle::always): each
+//                          switch is a push and a pop of the policy
+//   switch/minimal_policy  the same under a bare fixed ring FIFO written here:
+//                          what the driver costs without the policy's container
+//   switch/rr_expired      the same with the plain yield() under round robin,
+//                          every slice over (a fake clock that ticks at every
+//                          read; the clock read at every yield)
+//   spawn/bare             create a task, run it to completion, destroy it, by hand
+//   spawn/detached         spawn_detached + complete, in batches of 64 per run()
+//   spawn/joinable         spawn + run_once + get(), one task at a time
+//   yield/noswitch         co_await kettle::yield() that does not switch
+//   yield/noswitch_clock   the same, reading the steady clock at every yield
+//   yield/call             baseline: a non-inlined function call per iteration
+//
+// Each iteration of switch/* is one round trip: two switches.
+
+#include <kettle/mode/task.hpp>
+#include <kettle/sched/coroutine_scheduler.hpp>
+#include <kettle/sched/fcfs.hpp>
+#include <kettle/sched/mlfq.hpp>
+#include <kettle/sched/round_robin.hpp>
+#include <kettle/sched/sjf.hpp>
+#include <kettle/sched/yield.hpp>
+
+#include "support/ratio_reporter.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <utility>
+
+namespace {
+
+using kettle::coroutine_ref;
+using namespace std::chrono_literals;
+
+// ---- (a) the baseline: two bare coroutines and a driver -------------------------------
+
+struct bare_coroutine {
+    struct promise_type {
+        bare_coroutine get_return_object() noexcept {
+            return bare_coroutine{std::coroutine_handle<promise_type>::from_promise(*this)};
+        }
+        std::suspend_always initial_suspend() const noexcept { return {}; }
+        std::suspend_always final_suspend() const noexcept { return {}; }
+        void return_void() const noexcept {}
+        void unhandled_exception() const noexcept { std::terminate(); }
+    };
+    std::coroutine_handle<promise_type> handle;
+};
+
+bare_coroutine bare_loop(std::uint64_t& counter) {
+    for (;;) {
+        ++counter;
+        co_await std::suspend_always{};
+    }
+}
+
+void switch_bare(benchmark::State& state) {
+    std::uint64_t a_count = 0;
+    std::uint64_t b_count = 0;
+    auto a = bare_loop(a_count);
+    auto b = bare_loop(b_count);
+    for (auto _ : state) {
+        a.handle.resume();
+        b.handle.resume();
+    }
+    benchmark::DoNotOptimize(a_count + b_count);
+    a.handle.destroy();
+    b.handle.destroy();
+}
+
+// ---- (b) yield-and-switch between two tasks -------------------------------------------
+
+template <class Sched>
+kettle::task<void> driver_task(benchmark::State& state, bool& done) {
+    for (auto _ : state)
+        co_await kettle::yield(kettle::always);
+    done = true;
+}
+
+template <class Sched>
+kettle::task<void> partner_task(const bool& done) {
+    while (!done)
+        co_await kettle::yield(kettle::always);
+}
+
+template <class Policy, class... Args>
+void switch_tasks(benchmark::State& state, Args... policy_args) {
+    kettle::coroutine_scheduler<Policy> sched(kettle::coroutine_scheduler_settings{}, policy_args...);
+    bool done = false;
+    sched.spawn_detached(driver_task<decltype(sched)>(state, done));
+    sched.spawn_detached(partner_task<decltype(sched)>(done));
+    sched.run();
+}
+
+// The least a FIFO policy can do: a fixed ring, no checks beyond empty.
+class minimal_fifo {
+public:
+    using value_type = coroutine_ref;
+    using entry_type = kettle::sched_entry<coroutine_ref>;
+
+    void push(entry_type e, kettle::cause) { m_slots[m_tail++ % m_slots.size()].emplace(std::move(e)); }
+    [[nodiscard]] std::optional<kettle::dispatch<entry_type>> pop() {
+        if (m_head == m_tail)
+            return std::nullopt;
+        auto& slot = m_slots[m_head++ % m_slots.size()];
+        return kettle::dispatch<entry_type>{std::move(*slot), std::nullopt};
+    }
+    [[nodiscard]] bool preempts(const entry_type&) const noexcept { return false; }
+    void charge(entry_type&, kettle::tick_count) noexcept {}
+    void advance_to(kettle::tick_count) noexcept {}
+    [[nodiscard]] std::size_t size() const noexcept { return m_tail - m_head; }
+    [[nodiscard]] bool empty() const noexcept { return m_head == m_tail; }
+
+private:
+    std::array<std::optional<entry_type>, 64> m_slots; // more than the tasks of this benchmark
+    std::size_t m_head = 0;
+    std::size_t m_tail = 0;
+};
+static_assert(kettle::scheduling_policy<minimal_fifo>);
+
+void switch_fcfs(benchmark::State& state) { switch_tasks<kettle::fcfs<coroutine_ref>>(state); }
+void switch_minimal(benchmark::State& state) { switch_tasks<minimal_fifo>(state); }
+void switch_rr(benchmark::State& state) {
+    switch_tasks<kettle::round_robin<coroutine_ref>>(state, kettle::round_robin_settings{.quantum = 10});
+}
+void switch_mlfq(benchmark::State& state) { switch_tasks<kettle::mlfq<coroutine_ref>>(state); }
+void switch_sjf(benchmark::State& state) { switch_tasks<kettle::sjf<coroutine_ref>>(state); }
+
+// A clock that moves one tick per read: every sampled yield ends the slice.
+struct ticking_clock {
+    using rep = std::int64_t;
+    using period = std::nano;
+    using duration = std::chrono::duration<rep, period>;
+    using time_point = std::chrono::time_point<ticking_clock>;
+    [[maybe_unused]] static constexpr bool is_steady = true;
+    static inline rep s_now = 0;
+    static time_point now() noexcept { return time_point(duration(s_now += 1000)); }
+};
+
+kettle::task<void> expiring_driver(benchmark::State& state, bool& done) {
+    for (auto _ : state)
+        co_await kettle::yield();
+    done = true;
+}
+kettle::task<void> expiring_partner(const bool& done) {
+    while (!done)
+        co_await kettle::yield();
+}
+
+void switch_rr_expired(benchmark::State& state) {
+    kettle::coroutine_scheduler<kettle::round_robin<coroutine_ref>, ticking_clock> sched(
+        {.tick = 1us, .max_events_per_sample = 1}, kettle::round_robin_settings{.quantum = 1});
+    bool done = false;
+    sched.spawn_detached(expiring_driver(state, done));
+    sched.spawn_detached(expiring_partner(done));
+    sched.run();
+}
+
+// ---- (c) spawn and complete ---------------------------------------------------------------
+
+kettle::task<void> trivial(std::uint64_t& counter) {
+    ++counter;
+    co_return;
+}
+kettle::task<int> trivial_value(int v) { co_return v + 1; }
+
+void spawn_bare(benchmark::State& state) {
+    std::uint64_t counter = 0;
+    for (auto _ : state) {
+        auto t = trivial(counter);
+        auto awaiter = std::move(t).operator co_await();
+        awaiter.await_suspend(std::noop_coroutine()).resume();
+        awaiter.await_resume();
+    }
+    benchmark::DoNotOptimize(counter);
+}
+
+void spawn_detached(benchmark::State& state) {
+    kettle::coroutine_scheduler<kettle::fcfs<coroutine_ref>> sched;
+    std::uint64_t counter = 0;
+    int batch = 0;
+    for (auto _ : state) {
+        sched.spawn_detached(trivial(counter));
+        if (++batch == 64) {
+            sched.run();
+            batch = 0;
+        }
+    }
+    sched.run();
+    benchmark::DoNotOptimize(counter);
+}
+
+void spawn_joinable(benchmark::State& state) {
+    kettle::coroutine_scheduler<kettle::fcfs<coroutine_ref>> sched;
+    long sum = 0;
+    for (auto _ : state) {
+        auto h = sched.spawn(trivial_value(1));
+        sched.run_once();
+        sum += h.get();
+    }
+    benchmark::DoNotOptimize(sum);
+}
+
+// ---- (d) a yield that does not switch ---------------------------------------------------
+
+kettle::task<void> yielding(benchmark::State& state) {
+    for (auto _ : state)
+        co_await kettle::yield();
+}
+
+void yield_noswitch(benchmark::State& state) {
+    kettle::coroutine_scheduler<kettle::round_robin<coroutine_ref>> sched(
+        kettle::coroutine_scheduler_settings{}, kettle::round_robin_settings{.quantum = 1'000'000});
+    sched.spawn_detached(yielding(state));
+    sched.run();
+}
+
+void yield_noswitch_clock(benchmark::State& state) {
+    kettle::coroutine_scheduler<kettle::round_robin<coroutine_ref>> sched(
+        {.max_events_per_sample = 1}, kettle::round_robin_settings{.quantum = 1'000'000});
+    sched.spawn_detached(yielding(state));
+    sched.run();
+}
+
+[[gnu::noinline]] void opaque_call(std::uint64_t& n) {
+    ++n;
+    benchmark::ClobberMemory();
+}
+
+void yield_call(benchmark::State& state) {
+    std::uint64_t n = 0;
+    for (auto _ : state)
+        opaque_call(n);
+    benchmark::DoNotOptimize(n);
+}
+
+} // namespace
+
+BENCHMARK(switch_bare)->Name("switch/bare");
+BENCHMARK(switch_fcfs)->Name("switch/fcfs");
+BENCHMARK(switch_rr)->Name("switch/round_robin");
+BENCHMARK(switch_mlfq)->Name("switch/mlfq");
+BENCHMARK(switch_sjf)->Name("switch/sjf");
+BENCHMARK(switch_minimal)->Name("switch/minimal_policy");
+BENCHMARK(switch_rr_expired)->Name("switch/rr_expired");
+BENCHMARK(spawn_bare)->Name("spawn/bare");
+BENCHMARK(spawn_detached)->Name("spawn/detached");
+BENCHMARK(spawn_joinable)->Name("spawn/joinable");
+BENCHMARK(yield_call)->Name("yield/call");
+BENCHMARK(yield_noswitch)->Name("yield/noswitch");
+BENCHMARK(yield_noswitch_clock)->Name("yield/noswitch_clock");
+
+int main(int argc, char** argv) {
+    kettle_bench::ratio_reporter reporter;
+    reporter.add_ratio("switch/fcfs", "switch/bare", "yield+switch, fcfs / bare resume (target <= 3)");
+    reporter.add_ratio("switch/round_robin", "switch/bare", "yield+switch, round_robin / bare (target <= 3)");
+    reporter.add_ratio("switch/mlfq", "switch/bare", "yield+switch, mlfq / bare (target <= 5)");
+    reporter.add_ratio("switch/sjf", "switch/bare", "yield+switch, sjf / bare (target <= 5)");
+    reporter.add_ratio("switch/minimal_policy", "switch/bare", "yield+switch, minimal ring policy / bare");
+    reporter.add_ratio("switch/rr_expired", "switch/bare", "slice expiry switch, rr, clock per yield / bare");
+    reporter.add_ratio("spawn/detached", "spawn/bare", "spawn_detached+complete / create+run by hand");
+    reporter.add_ratio("spawn/joinable", "spawn/bare", "spawn+complete+get / create+run by hand");
+    reporter.add_ratio("yield/noswitch", "yield/call", "yield without switch / function call");
+    reporter.add_ratio("yield/noswitch_clock", "yield/call", "same, clock read per yield / function call");
+    return kettle_bench::run_with_ratios(argc, argv, reporter);
+}

@@ -1,0 +1,1043 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// `kettle::coroutine_scheduler<Policy>`: one thread runs `kettle::task`s
+/// under a scheduling policy (DESIGN §2, driver 2). See docs/sched.md.
+
+#include <kettle/loop/event_loop.hpp>
+#include <kettle/mode/executor.hpp>
+#include <kettle/mode/task.hpp>
+#include <kettle/sched/cause.hpp>
+#include <kettle/sched/detail/coroutine_context.hpp>
+#include <kettle/sched/detail/coroutine_node_table.hpp>
+#include <kettle/sched/detail/coroutine_root.hpp>
+#include <kettle/sched/dispatch.hpp>
+#include <kettle/sched/fcfs.hpp>
+#include <kettle/sched/run_queue.hpp>
+#include <kettle/sched/scheduling_policy.hpp>
+#include <kettle/sched/single_thread.hpp>
+#include <kettle/sched/yield.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace kettle {
+
+/// Settings of `coroutine_scheduler`.
+struct coroutine_scheduler_settings {
+    /// The real length of one tick, the unit of the policy's quanta and
+    /// charges: a `round_robin` quantum of 10 with a 1 ms tick is a 10 ms
+    /// slice. Must be positive (and at least one unit of the clock).
+    std::chrono::nanoseconds tick = std::chrono::milliseconds(1);
+    /// How many clock samples per tick the scheduler aims at while tasks run
+    /// and yield. More: slices end closer to their nominal length; fewer:
+    /// cheaper yields. Must be positive.
+    std::uint32_t samples_per_tick = 4;
+    /// The most yields and dispatches between two clock samples, however
+    /// fast they come. 1 reads the clock at every one of them (exact; with a
+    /// fake clock, deterministic; with the steady clock, some 20 ns more per
+    /// yield). Must be positive.
+    std::uint32_t max_events_per_sample = 1024;
+};
+
+/// What a task tells the policy about itself, for the projections of the
+/// SJF family (`length`), `priority` and `fair_share` (`weight`).
+struct spawn_options {
+    /// The job length estimate `sjf`/`srtf` order by (`kettle::job_length`).
+    tick_count length = 1;
+    /// Smaller is more urgent (`kettle::priority`).
+    std::int64_t priority = 0;
+    /// Share of the CPU under `fair_share`. Must be positive there.
+    std::uint64_t weight = 1;
+};
+
+/// A spawned task as a scheduling policy sees it: the `value_type` of every
+/// policy a `coroutine_scheduler` runs (`kettle::round_robin<kettle::coroutine_ref>`).
+/// A pointer in disguise; copying it copies the reference.
+class coroutine_ref {
+public:
+    explicit coroutine_ref(detail::coroutine_control& c) noexcept : m_control(&c) {}
+
+    [[nodiscard]] tick_count job_length() const noexcept { return m_control->m_length; }
+    [[nodiscard]] std::int64_t priority() const noexcept { return m_control->m_priority; }
+    [[nodiscard]] std::uint64_t weight() const noexcept { return m_control->m_weight; }
+    [[nodiscard]] detail::coroutine_control& control() const noexcept { return *m_control; }
+
+    friend bool operator==(const coroutine_ref&, const coroutine_ref&) noexcept = default;
+
+private:
+    detail::coroutine_control* m_control;
+};
+
+template <class Policy, class Clock = std::chrono::steady_clock>
+class coroutine_scheduler;
+
+/// The result of a task spawned on a `coroutine_scheduler`. Move-only.
+///
+/// Threads: the scheduler's thread only (or any one thread while the
+/// scheduler is not running). `co_await handle` works from a task of the same
+/// scheduler: the waiting task blocks, and re-enters the run queue with
+/// `cause::woken` once the awaited one is finished.
+///
+/// Destroying (or `detach`ing) the handle of an unfinished task detaches it:
+/// it goes on, and an exception it ends with is rethrown by the scheduler's
+/// `run`. An outcome the handle already holds is dropped with it.
+template <class T>
+class join_handle {
+    using state_type = detail::coroutine_join_state<T>;
+    using status = detail::coroutine_join_base::status;
+
+public:
+    using value_type = T;
+
+    join_handle() noexcept = default;
+    join_handle(join_handle&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
+    join_handle& operator=(join_handle&& other) noexcept {
+        if (this != &other) {
+            detach();
+            m_state = std::exchange(other.m_state, nullptr);
+        }
+        return *this;
+    }
+    ~join_handle() { detach(); }
+
+    /// True while the handle refers to a task (not consumed, moved or detached).
+    [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+    /// The task finished (returned or threw) or was cancelled. Precondition: valid().
+    [[nodiscard]] bool done() const noexcept { return m_state->m_status != status::pending; }
+    /// The task was cancelled before it finished. Precondition: valid().
+    [[nodiscard]] bool cancelled() const noexcept { return m_state->m_status == status::cancelled; }
+
+    /// The task's result, or its exception rethrown; consumes the handle.
+    /// A cancelled task throws `std::future_error(broken_promise)`. Throws
+    /// `std::logic_error` if the task is not done (run the scheduler first).
+    /// Precondition: valid().
+    T get() {
+        struct releaser {
+            join_handle& h;
+            ~releaser() { h.detach(); }
+        } guard{*this};
+        if (!done())
+            throw std::logic_error("kettle::join_handle::get: the task has not finished");
+        return take(*m_state);
+    }
+
+    /// Cancels the task: a suspended task's coroutine frames are destroyed
+    /// (operations it waits for are cancelled, its awaited tasks destroyed),
+    /// at once if it is blocked, else when it would next run or, if it is
+    /// the running task, when its slice ends. It then counts as done and
+    /// `cancelled()`. Nothing happens to a finished task. Precondition: valid().
+    void cancel() noexcept {
+        if (m_state->m_task != nullptr)
+            m_state->m_scheduler->cancel_task(*m_state->m_task);
+    }
+
+    /// Gives the handle up (see the class comment). Idempotent.
+    void detach() noexcept {
+        if (m_state != nullptr) {
+            if (m_state->m_status == status::pending)
+                m_state->m_detached = true;
+            std::exchange(m_state, nullptr)->release();
+        }
+    }
+
+    /// The awaiter of `co_await handle`; the value is moved out, so await (or
+    /// `get`) once.
+    class awaiter {
+    public:
+        explicit awaiter(state_type& s) noexcept : m_state(s) {}
+        awaiter(const awaiter&) = delete;
+        awaiter& operator=(const awaiter&) = delete;
+        ~awaiter() { m_state.unlink(m_waiter); }
+
+        bool await_ready() const noexcept { return m_state.m_status != status::pending; }
+        void await_suspend(std::coroutine_handle<> h) noexcept {
+            m_waiter.m_handle = h;
+            detail::coroutine_scheduler_base* s = detail::coroutine_scheduler_base::current();
+            // A coroutine outside this scheduler's tasks is resumed outside any task.
+            m_waiter.m_task = s == m_state.m_scheduler ? s->m_current : nullptr;
+            m_state.link(m_waiter);
+        }
+        T await_resume() { return take(m_state); }
+
+    private:
+        state_type& m_state;
+        detail::coroutine_join_base::waiter m_waiter;
+    };
+
+    /// Precondition: valid(); the handle must outlive the `co_await`.
+    awaiter operator co_await() const& noexcept { return awaiter(*m_state); }
+    awaiter operator co_await() && noexcept { return awaiter(*m_state); }
+
+private:
+    template <class P, class C>
+    friend class coroutine_scheduler;
+    explicit join_handle(state_type* s) noexcept : m_state(s) {}
+
+    static T take(state_type& s) {
+        switch (s.m_status) {
+        case status::error:
+            std::rethrow_exception(s.m_error);
+        case status::cancelled:
+            throw std::future_error(std::future_errc::broken_promise);
+        case status::pending:
+            throw std::logic_error("kettle::join_handle: the task has not finished");
+        case status::value:
+            break;
+        }
+        if constexpr (!std::is_void_v<T>) {
+            T v = std::move(*s.m_value);
+            s.m_value.reset();
+            return v;
+        }
+    }
+
+    state_type* m_state = nullptr;
+};
+
+/// One thread runs `kettle::task`s under a scheduling policy (DESIGN §2,
+/// driver 2): `Policy` over `kettle::coroutine_ref`, e.g.
+/// `kettle::round_robin<kettle::coroutine_ref>`, behind a `single_thread`
+/// `run_queue`.
+///
+/// ```cpp
+/// kettle::coroutine_scheduler<kettle::round_robin<kettle::coroutine_ref>> sched(
+///     {.tick = 1ms}, kettle::round_robin_settings{.quantum = 10});
+/// auto h = sched.spawn(compute());          // join_handle<int>
+/// sched.spawn_detached(chatter());
+/// sched.run();                              // until every task is finished
+/// int v = h.get();
+///
+/// kettle::task<int> compute() {
+///     for (...) { work(); co_await kettle::yield(); }   // a preemption point
+///     int x = co_await ch.pop(sched);                    // blocks; woken by a push
+///     co_await sched.sleep_for(5ms);                     // a timer on the loop
+///     co_return x;
+/// }
+/// ```
+///
+/// **Slices.** A dispatch runs the task until it yields, blocks or finishes.
+/// `co_await kettle::yield()` ends the slice when the dispatch's quantum of
+/// ticks has passed or the policy's `preempts()` says so (the task re-enters
+/// with `cause::preempted`); `yield(kettle::always)` always ends it
+/// (`cause::yielded`). A task that awaits something else (a channel, an
+/// event, a timer, another task) blocks and re-enters with `cause::woken`
+/// when that completes. Every slice is charged to the policy before the
+/// entry goes back. Between yields a task runs undisturbed: this is
+/// cooperative scheduling with preemption points.
+///
+/// **Time** is sampled, not read on every yield (a steady-clock read costs
+/// more than a whole yield): the scheduler reads `Clock` about
+/// `samples_per_tick` times per tick, counting yields and slice ends between
+/// samples and adapting the count to the rate it measures (at most
+/// `max_events_per_sample`). Ticks are a grid from the scheduler's creation,
+/// as with a timer interrupt: a dispatch of quantum q ends at the first
+/// yield after the q-th tick boundary seen since it began (after q-1 to q
+/// ticks, plus the sampling delay), and every tick boundary a sample sees is
+/// charged to the slice running at that sample (samples are taken inside
+/// slices: at yields and when a slice ends), so that even a task that only
+/// ever hands over with `yield(always)` pays for its time. The policy hears
+/// the tick count through `advance_to`. `Clock` is a template parameter so
+/// that tests can drive time by hand.
+///
+/// **Executor.** The scheduler models `kettle::executor`: `co_await
+/// ch.pop(sched)`, `co_await perform(op, sched)`, `co_await ev.wait(sched)`
+/// work inside tasks. A completion started by a task is run as part of that
+/// task: when its source changes (on any thread), the task is woken and the
+/// completion — which resumes the coroutine — runs in the task's next slice.
+/// Completions not started by a task (a callback or future from outside) run
+/// on the scheduler's thread between slices. Await operations with the
+/// scheduler as the executor; a task resumed by another executor (say, with
+/// `perform(op, loop)`) would run outside the scheduler's view, which is
+/// undefined.
+///
+/// **The loop.** Timers (`sleep_for`) and idle waiting go through an
+/// `event_loop<>`, the caller's or one the scheduler owns. When no task is
+/// ready, `run` sleeps in the loop (until its next timer, a post from
+/// another thread, or a descriptor it watches) instead of spinning. While
+/// tasks keep the CPU busy, the scheduler polls the loop at a clock sample
+/// when a sleep is due (it keeps the deadlines), and, for a caller's loop,
+/// once per tick (its callbacks then run on the scheduler's thread, as
+/// callbacks of that loop). A caller's loop must be run (if at all) on the
+/// scheduler's thread, and must outlive the scheduler.
+///
+/// **Threads.** `post`, `stop` and `stopped` are thread-safe. Everything
+/// else — spawning, running, `sleep_for`, `track`/`untrack`, join handles —
+/// belongs to the scheduler's thread: the one running it, or any one thread
+/// while it is not running. Tasks run on that thread only.
+///
+/// **Exceptions.** A task's exception goes to whoever joins it (`get`,
+/// `co_await handle`). A detached task's exception (spawned with
+/// `spawn_detached`, or whose handle is gone) is rethrown by `run`/`run_for`/
+/// `run_once` right after its slice; the scheduler stays consistent, and a
+/// later `run` goes on with the other tasks. Exceptions from the loop's
+/// callbacks propagate the same way. Allocation failure inside `post` (which
+/// is `noexcept`) terminates.
+///
+/// **Destruction** (on the scheduler's thread, not while running, with no
+/// other thread still posting): every unfinished task's coroutine frames are
+/// destroyed (their operations cancelled, as the executor contract says:
+/// tracked operations are abandoned, posted nodes discarded), join handles
+/// turn `cancelled()`. A detached task's pending exception is dropped.
+template <class Policy, class Clock>
+class coroutine_scheduler final : private detail::coroutine_scheduler_base {
+    static_assert(scheduling_policy<Policy>,
+                  "coroutine_scheduler needs a scheduling policy (see kettle::scheduling_policy)");
+    static_assert(std::same_as<typename Policy::value_type, coroutine_ref>,
+                  "coroutine_scheduler schedules kettle::coroutine_ref: instantiate the policy "
+                  "with it, e.g. coroutine_scheduler<kettle::round_robin<kettle::coroutine_ref>>");
+    static_assert(std::is_integral_v<typename Clock::rep>,
+                  "coroutine_scheduler needs a clock with an integral representation");
+
+    using base = detail::coroutine_scheduler_base;
+    using control = detail::coroutine_control;
+
+public:
+    using policy_type = Policy;
+    using entry_type = typename Policy::entry_type;
+    using dispatch_type = dispatch<entry_type>;
+    using clock = Clock;
+    using loop_type = event_loop<>;
+
+private:
+    using promise_type = detail::coroutine_promise<entry_type>;
+
+public:
+    /// Owns its loop; the policy is default-constructed. Throws what
+    /// creating the loop throws (`std::system_error`).
+    coroutine_scheduler() : coroutine_scheduler(coroutine_scheduler_settings{}) {}
+
+    /// Owns its loop; `policy_args` construct the policy (e.g.
+    /// `kettle::round_robin_settings{.quantum = 10}`). Throws
+    /// std::invalid_argument for invalid settings.
+    template <class... PolicyArgs>
+        requires std::constructible_from<Policy, PolicyArgs...>
+    explicit coroutine_scheduler(coroutine_scheduler_settings s, PolicyArgs&&... policy_args)
+        : m_queue(std::forward<PolicyArgs>(policy_args)...) {
+        m_owned_loop.emplace();
+        init(*m_owned_loop, s);
+    }
+
+    /// Uses `loop` for timers and idle waiting; it must outlive the scheduler.
+    template <class... PolicyArgs>
+        requires std::constructible_from<Policy, PolicyArgs...>
+    explicit coroutine_scheduler(loop_type& loop, coroutine_scheduler_settings s = {},
+                                 PolicyArgs&&... policy_args)
+        : m_queue(std::forward<PolicyArgs>(policy_args)...), m_external_loop(true) {
+        init(loop, s);
+    }
+
+    coroutine_scheduler(const coroutine_scheduler&) = delete;
+    coroutine_scheduler& operator=(const coroutine_scheduler&) = delete;
+
+    /// See "Destruction" above.
+    ~coroutine_scheduler() {
+        while (m_tasks != nullptr)
+            retire(*m_tasks);
+        while (m_tracked != nullptr) {
+            detail::tracked_node* t = m_tracked;
+            unlink_tracked(*t);
+            if (t->m_abandon != nullptr)
+                t->m_abandon(t);
+        }
+        for (;;) { // a discard may post again
+            detail::coroutine_node_fifo all;
+            all.splice(m_unattributed.take_all());
+            all.splice(m_remote.take_all());
+            if (all.empty())
+                break;
+            while (detail::post_node* n = all.pop())
+                if (n->m_discard != nullptr)
+                    n->m_discard(n);
+        }
+        if (m_wake_posted.load(std::memory_order_seq_cst))
+            m_wake->m_owner = nullptr; // the loop holds it: it frees it when it runs or discards it
+        else
+            delete m_wake;
+    }
+
+    // ---- spawning ------------------------------------------------------------
+
+    /// Queues `t` as a new task (`cause::created`) and returns its handle.
+    /// Scheduler's thread; never runs `t` inside this call. Allocates the
+    /// root frame (pooled) and the join state. Throws std::bad_alloc, or
+    /// what the run queue's push throws.
+    template <class T>
+    join_handle<T> spawn(task<T> t, spawn_options o = {}) {
+        auto js = std::make_unique<detail::coroutine_join_state<T>>(static_cast<base&>(*this));
+        start(detail::coroutine_body<entry_type, T>(m_pool, std::move(t), js.get()), o, js.get());
+        return join_handle<T>(js.release());
+    }
+
+    /// Queues `t` as a new task with no handle: the cheapest spawn (one
+    /// pooled frame). An exception it ends with is rethrown by `run`.
+    template <class T>
+    void spawn_detached(task<T> t, spawn_options o = {}) {
+        start(detail::coroutine_body<entry_type, T>(m_pool, std::move(t), nullptr), o, nullptr);
+    }
+
+    // ---- running ---------------------------------------------------------------
+
+    /// Runs slices until every task has finished, or the remaining ones are
+    /// blocked on nothing that could wake them (no tracked operation, no
+    /// sleep, no posted work), or `stop()` is called. Sleeps in the loop
+    /// while no task is ready. Returns the number of slices run. Throws
+    /// std::logic_error when called from inside one of its own tasks.
+    std::size_t run() { return run_until(steady_time::max(), false); }
+
+    /// As `run`, returning after about `d` at the latest (checked between
+    /// slices: a slice that does not end is not cut short).
+    template <class Rep, class Period>
+    std::size_t run_for(std::chrono::duration<Rep, Period> d) {
+        return run_until(deadline_after(d), false);
+    }
+
+    /// Never blocks: takes in posted work, polls the loop if a sleep is due
+    /// (or, for a caller's loop, once per tick), runs at most one slice.
+    /// Returns the number of slices run (0 or 1).
+    std::size_t run_once() { return run_until(steady_time::max(), true); }
+
+    /// Asks `run`/`run_for` to return after the current slice; the return
+    /// consumes the request. Any thread.
+    void stop() noexcept {
+        m_stop.store(true, std::memory_order_release);
+        wake();
+    }
+    /// True from `stop()` until a run returns because of it. Any thread.
+    [[nodiscard]] bool stopped() const noexcept { return m_stop.load(std::memory_order_acquire); }
+
+    // ---- timers ----------------------------------------------------------------
+
+    /// The awaiter of `sleep_for`/`sleep_until`.
+    class [[nodiscard]] sleep_awaiter {
+    public:
+        sleep_awaiter(coroutine_scheduler& s, steady_time deadline) noexcept : m_sched(s), m_deadline(deadline) {}
+        sleep_awaiter(const sleep_awaiter&) = delete;
+        sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+        ~sleep_awaiter() {
+            if (m_armed) {
+                m_sched.m_loop->cancel_timer(m_timer);
+                m_sched.unlink_sleeper(*this);
+            }
+        }
+
+        bool await_ready() const noexcept { return m_deadline <= std::chrono::steady_clock::now(); }
+        /// Throws std::bad_alloc (the timer's node); the task then goes on with it.
+        void await_suspend(std::coroutine_handle<> h) {
+            m_node.m_handle = h;
+            m_task = m_sched.m_current;
+            m_timer = m_sched.m_loop->add_timer_at(m_deadline, [this] { fire(); });
+            m_sched.link_sleeper(*this);
+        }
+        void await_resume() const noexcept {}
+
+    private:
+        friend class coroutine_scheduler;
+
+        void fire() noexcept {
+            m_sched.unlink_sleeper(*this);
+            m_sched.deliver_to(m_task, &m_node);
+        }
+
+        coroutine_scheduler& m_sched;
+        steady_time m_deadline;
+        detail::coroutine_resume_node m_node;
+        control* m_task = nullptr;
+        timer_id m_timer{};
+        sleep_awaiter* m_prev = nullptr; // the scheduler's list of armed sleeps
+        sleep_awaiter* m_next = nullptr;
+        bool m_armed = false;
+    };
+
+    /// `co_await sched.sleep_for(d)`: the task blocks for `d` (a timer on the
+    /// loop) and re-enters with `cause::woken`. Inside a task of this
+    /// scheduler, on its thread. A zero or negative `d` does not suspend.
+    template <class Rep, class Period>
+    sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+        return sleep_awaiter(*this, deadline_after(d));
+    }
+    /// As `sleep_for`, until `deadline` (steady clock).
+    sleep_awaiter sleep_until(steady_time deadline) noexcept { return sleep_awaiter(*this, deadline); }
+
+    // ---- executor ----------------------------------------------------------------
+
+    /// Queues `n`; the scheduler later runs `n.m_run(&n)` on its thread —
+    /// as part of the task that started the operation, if one did — or
+    /// `n.m_discard(&n)` when destroyed first. Any thread; never blocks,
+    /// never allocates (from another thread); wakes the scheduler.
+    void post(detail::post_node& n) noexcept {
+        if (base::current() == this || runs_here()) {
+            post_here(n);
+        } else if (m_remote.push(&n)) {
+            wake();
+        }
+    }
+
+    /// Registers an operation that must hear of the scheduler's end; it keeps
+    /// `run` going. Scheduler's thread.
+    void track(detail::tracked_node& t) noexcept {
+        t.m_prev = nullptr;
+        t.m_next = m_tracked;
+        if (m_tracked != nullptr)
+            m_tracked->m_prev = &t;
+        m_tracked = &t;
+        ++m_tracked_count;
+        if (m_running_node != nullptr) {
+            // The first track while a task's node runs is that record's own.
+            if (m_running_owner != nullptr) {
+                m_table.insert(m_running_node, {m_running_owner, &t});
+                m_table.insert(&t, {m_running_owner, m_running_node});
+                ++m_running_owner->m_tracked;
+            }
+            m_running_node = nullptr;
+        }
+    }
+
+    /// Unregisters a tracked operation. Scheduler's thread.
+    void untrack(detail::tracked_node& t) noexcept {
+        unlink_tracked(t);
+        if (const auto* v = m_table.find(&t)) {
+            const auto entry = *v;
+            m_table.erase(&t);
+            m_table.erase(entry.partner);
+            --entry.task->m_tracked;
+        }
+    }
+
+    /// True while this thread is inside one of this scheduler's runs. Any thread.
+    [[nodiscard]] bool running_in_this_thread() const noexcept { return runs_here(); }
+
+    // ---- observers -------------------------------------------------------------
+
+    /// Tasks spawned and not yet finished or cancelled.
+    [[nodiscard]] std::size_t tasks() const noexcept { return m_live; }
+    /// Tasks in the run queue.
+    [[nodiscard]] std::size_t ready() const { return m_queue.size(); }
+    /// The tick count as last sampled (ticks since the scheduler was created).
+    [[nodiscard]] tick_count now_ticks() const noexcept { return m_tick_now; }
+    [[nodiscard]] loop_type& loop() noexcept { return *m_loop; }
+    [[nodiscard]] const coroutine_scheduler_settings& settings() const noexcept { return m_settings; }
+
+private:
+    /// Posted to the loop to wake the scheduler from another thread; at most
+    /// once at a time (`m_wake_posted`). Heap-allocated so that a caller's
+    /// loop may outlive the scheduler while holding it.
+    struct wake_node : detail::post_node {
+        explicit wake_node(coroutine_scheduler* owner) noexcept : m_owner(owner) {
+            m_run = &run;
+            m_discard = &discard;
+        }
+        static void run(detail::post_node* n) noexcept {
+            auto& w = static_cast<wake_node&>(*n);
+            if (w.m_owner == nullptr)
+                delete &w;
+            else
+                w.m_owner->on_wake();
+        }
+        static void discard(detail::post_node* n) noexcept {
+            auto& w = static_cast<wake_node&>(*n);
+            if (w.m_owner == nullptr)
+                delete &w;
+            else
+                w.m_owner->m_wake_posted.store(false, std::memory_order_seq_cst);
+        }
+        coroutine_scheduler* m_owner;
+    };
+
+    static promise_type& promise_of(control& c) noexcept { return static_cast<promise_type&>(c); }
+
+    void init(loop_type& loop, coroutine_scheduler_settings s) {
+        if (s.tick <= std::chrono::nanoseconds::zero())
+            throw std::invalid_argument("kettle::coroutine_scheduler: the tick must be positive");
+        if (s.samples_per_tick == 0 || s.max_events_per_sample == 0)
+            throw std::invalid_argument(
+                "kettle::coroutine_scheduler: samples_per_tick and max_events_per_sample must be positive");
+        m_tick = std::chrono::duration_cast<typename Clock::duration>(s.tick);
+        if (m_tick <= Clock::duration::zero())
+            throw std::invalid_argument("kettle::coroutine_scheduler: the tick is shorter than the clock's unit");
+        m_sample_interval = std::max(m_tick / s.samples_per_tick, typename Clock::duration(1));
+        m_max_batch = s.max_events_per_sample;
+        m_settings = s;
+        m_loop = &loop;
+        m_epoch = m_last_sample = Clock::now();
+        m_wake = new wake_node(this);
+    }
+
+    // ---- tasks -------------------------------------------------------------------
+
+    template <class Root>
+    void start(Root root, const spawn_options& o, detail::coroutine_join_base* join) {
+        promise_type& p = root.release().promise();
+        p.m_length = o.length;
+        p.m_priority = o.priority;
+        p.m_weight = o.weight;
+        p.m_pending.push(&p.m_start);
+        try {
+            m_queue.push(entry_type(coroutine_ref(p)), cause::created);
+        } catch (...) {
+            p.m_start.m_handle.destroy();
+            throw;
+        }
+        p.m_join = join;
+        if (join != nullptr)
+            join->m_task = &p;
+        p.m_next = m_tasks;
+        if (m_tasks != nullptr)
+            m_tasks->m_prev = &p;
+        m_tasks = &p;
+        ++m_live;
+        ++m_version;
+    }
+
+    void cancel_task(control& x) noexcept override {
+        switch (x.m_state) {
+        case control::state::blocked:
+            promise_of(x).m_parked.reset();
+            retire(x);
+            break;
+        case control::state::queued:
+        case control::state::running:
+            x.m_over |= control::over_cancel; // retired when popped, or when its slice ends
+            break;
+        case control::state::finished:
+            break;
+        }
+    }
+
+    /// Destroys a task that is in no queue: finished, cancelled, or blocked
+    /// and being cancelled. Its frame goes; its join state learns the outcome.
+    void retire(control& x) noexcept {
+        (x.m_prev ? x.m_prev->m_next : m_tasks) = x.m_next;
+        if (x.m_next != nullptr)
+            x.m_next->m_prev = x.m_prev;
+        --m_live;
+        if (x.m_tracked != 0) {
+            m_table.erase_task(&x); // its operations, if they complete, run outside any task
+            x.m_tracked = 0;
+        }
+        for (detail::post_node* n = x.m_pending.take_all(); n != nullptr;) {
+            detail::post_node* next = n->m_next;
+            if (!detail::coroutine_resume_node::is(*n)) // resume nodes die with the frame
+                m_unattributed.push(n);
+            n = next;
+        }
+        x.m_state = control::state::finished;
+        const bool finished = (x.m_over & control::over_done) != 0;
+        std::exception_ptr error = std::move(x.m_error);
+        detail::coroutine_join_base* join = x.m_join;
+        // Whatever the frame's destruction posts belongs to no task.
+        control* running = std::exchange(m_current, nullptr);
+        x.m_start.m_handle.destroy();
+        m_current = running;
+        if (join == nullptr) {
+            if (error && !m_error)
+                m_error = std::move(error);
+            return;
+        }
+        join->m_task = nullptr;
+        if (!finished) {
+            join->m_status = detail::coroutine_join_base::status::cancelled;
+        } else if (error) {
+            join->m_status = detail::coroutine_join_base::status::error;
+            join->m_error = std::move(error);
+            if (join->m_detached && !m_error)
+                m_error = join->m_error; // nobody else will see it
+        } else {
+            join->m_status = detail::coroutine_join_base::status::value;
+        }
+        while (detail::coroutine_join_base::waiter* w = join->pop_waiter())
+            deliver_to(w->m_task, w);
+        join->release();
+    }
+
+    // ---- posted work -------------------------------------------------------------
+
+    /// A node for `owner` (or for no task): runs in its next slice.
+    void deliver_to(control* owner, detail::post_node* n) noexcept {
+        if (owner == nullptr) {
+            m_unattributed.push(n);
+            return;
+        }
+        owner->m_pending.push(n);
+        if (owner->m_state == control::state::blocked) {
+            promise_type& p = promise_of(*owner);
+            owner->m_state = control::state::queued;
+            m_queue.push(std::move(*p.m_parked), cause::woken);
+            p.m_parked.reset();
+            ++m_version;
+        }
+    }
+
+    // A post on the scheduler's thread, while it runs: a completion of a
+    // tracked record goes to its task; anything else to the running task.
+    void post_here(detail::post_node& n) noexcept {
+        if (const auto* v = m_table.find(&n))
+            deliver_to(v->task, &n);
+        else
+            deliver_to(m_current, &n);
+    }
+
+    void drain_remote() noexcept {
+        for (detail::post_node* n = m_remote.take_all(); n != nullptr;) {
+            detail::post_node* next = n->m_next;
+            const auto* v = m_table.find(n);
+            deliver_to(v != nullptr ? v->task : nullptr, n);
+            n = next;
+        }
+    }
+
+    void run_unattributed() {
+        for (detail::post_node* n = m_unattributed.take_all(); n != nullptr;) {
+            detail::post_node* next = n->m_next;
+            run_node(nullptr, n);
+            n = next;
+        }
+    }
+
+    void run_node(control* owner, detail::post_node* n) {
+        if (detail::coroutine_resume_node::is(*n)) {
+            static_cast<detail::coroutine_resume_node&>(*n).m_handle.resume();
+            return;
+        }
+        m_running_node = n;
+        m_running_owner = owner;
+        n->m_run(n);
+        m_running_node = nullptr;
+        m_running_owner = nullptr;
+    }
+
+    void unlink_tracked(detail::tracked_node& t) noexcept {
+        if (t.m_prev != nullptr)
+            t.m_prev->m_next = t.m_next;
+        else if (m_tracked == &t)
+            m_tracked = t.m_next;
+        if (t.m_next != nullptr)
+            t.m_next->m_prev = t.m_prev;
+        t.m_prev = t.m_next = nullptr;
+        --m_tracked_count;
+    }
+
+    // ---- waking ------------------------------------------------------------------
+
+    // Any thread, after publishing what the scheduler must see. The wake node
+    // is posted to the loop at most once at a time: seq_cst on m_wake_posted
+    // and on the remote stack, so that a poster who finds the node already
+    // posted is sure its push is seen by the drain that follows on_wake's
+    // reset of the flag.
+    void wake() noexcept {
+        if (!m_wake_posted.exchange(true, std::memory_order_seq_cst))
+            m_loop->post(*m_wake);
+    }
+
+    void on_wake() noexcept {
+        m_wake_posted.store(false, std::memory_order_seq_cst);
+        drain_remote();
+    }
+
+    // ---- slices ------------------------------------------------------------------
+
+    std::size_t run_until(steady_time deadline, bool once) {
+        if (m_running)
+            throw std::logic_error("kettle::coroutine_scheduler: run from inside its own run");
+        run_scope scope(*this);
+        const std::uint64_t slices_before = m_slices;
+        for (;;) {
+            if (m_error)
+                std::rethrow_exception(std::exchange(m_error, nullptr));
+            if (m_stop.load(std::memory_order_relaxed) && m_stop.exchange(false, std::memory_order_acq_rel))
+                break;
+            if (once)
+                housekeeping(false);
+            else if (!m_remote.empty())
+                drain_remote();
+            if (!m_unattributed.empty())
+                run_unattributed();
+            if (auto d = m_queue.try_pop()) {
+                run_slice(*d);
+                if (once) {
+                    if (m_error)
+                        std::rethrow_exception(std::exchange(m_error, nullptr));
+                    break;
+                }
+                if (deadline != steady_time::max() && std::chrono::steady_clock::now() >= deadline)
+                    break; // run_for only: run pays nothing for it
+                continue;
+            }
+            if (m_error || !m_unattributed.empty() || !m_remote.empty())
+                continue;
+            if (once || !has_work())
+                break;
+            if (!idle(deadline))
+                break;
+        }
+        return static_cast<std::size_t>(m_slices - slices_before);
+    }
+
+    [[nodiscard]] bool has_work() const noexcept {
+        return m_tracked_count != 0 || m_sleeping != 0 || !m_unattributed.empty() || !m_remote.empty();
+    }
+
+    // Sleeps in the loop until something happens; false once the deadline passed.
+    bool idle(steady_time deadline) {
+        auto timeout = std::chrono::milliseconds(INT_MAX);
+        if (deadline != steady_time::max()) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline)
+                return false;
+            timeout = std::min(timeout, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+        }
+        m_loop->run_once(timeout);
+        sample(); // the time spent idle is nobody's: take it before the next slice
+        return true;
+    }
+
+    void hold(entry_type& e) noexcept(std::is_nothrow_move_constructible_v<entry_type>) {
+        if constexpr (small_entry)
+            m_entry.emplace(std::move(e));
+        else
+            m_entry = &e;
+    }
+    entry_type& running_entry() noexcept { return *m_entry; }
+    void drop_entry() noexcept {
+        if constexpr (small_entry)
+            m_entry.reset();
+        else
+            m_entry = nullptr;
+    }
+
+    void begin_slice(dispatch_type& d) {
+        control& x = d.entry.value.control();
+        hold(d.entry);
+        m_quantum = d.quantum ? *d.quantum : 0;
+        m_slice_start = m_tick_now;
+        m_checked_version = m_version;
+        x.m_state = control::state::running;
+        m_current = &x;
+        if (!x.cancelled())
+            ++m_slices;
+    }
+
+    // One slice: the task's pending nodes, until it yields, finishes or
+    // has nothing left to run (it is blocked).
+    void run_slice(dispatch_type& d) {
+        begin_slice(d);
+        control& x = *m_current;
+        while (!x.slice_over()) {
+            detail::post_node* n = x.m_pending.pop();
+            if (n == nullptr)
+                break;
+            run_node(&x, n);
+        }
+        end_slice(x);
+    }
+
+    void end_slice(control& x) {
+        m_current = nullptr;
+        // A sample here, as at a yield, is taken inside the slice: every tick
+        // boundary the scheduler sees is charged to the slice that was
+        // running, as a timer interrupt would charge it.
+        if (--m_countdown == 0)
+            sample();
+        m_queue.charge(running_entry(), m_tick_now - m_slice_start);
+        if (x.m_over & (control::over_done | control::over_cancel)) {
+            drop_entry();
+            retire(x);
+        } else if (x.m_over != 0) {
+            x.m_over = 0;
+            x.m_state = control::state::queued;
+            m_queue.push(std::move(running_entry()), x.m_switch_cause);
+            drop_entry();
+            ++m_version;
+        } else if (!x.m_pending.empty()) {
+            // Woken while its slice ended (by the sample above).
+            x.m_state = control::state::queued;
+            m_queue.push(std::move(running_entry()), cause::woken);
+            drop_entry();
+            ++m_version;
+        } else {
+            x.m_state = control::state::blocked;
+            promise_of(x).m_parked.emplace(std::move(running_entry()));
+            drop_entry();
+        }
+    }
+
+    bool should_switch() noexcept override {
+        if (m_countdown == 0) {
+            control* x = std::exchange(m_current, nullptr);
+            sample();
+            m_current = x;
+        }
+        if (m_quantum != 0 && m_tick_now - m_slice_start >= m_quantum)
+            return true;
+        if (m_version != m_checked_version) {
+            m_checked_version = m_version;
+            return m_queue.preempts(running_entry());
+        }
+        return false;
+    }
+
+    // Reads the clock, adapts the number of events to the next sample, tells
+    // the policy the tick, and takes in posts and the loop's events.
+    void sample() noexcept {
+        const auto now = Clock::now();
+        // The events that fit in one sample interval at the rate just seen:
+        // fewer at once, more by at most twice as many per sample, so that
+        // two samples close together (a dispatch, then a yield) cannot make
+        // the scheduler blind for long.
+        const std::int64_t limit = std::min<std::int64_t>(m_max_batch, 2 * static_cast<std::int64_t>(m_batch));
+        std::int64_t next = limit;
+        if (const auto dt = (now - m_last_sample).count(); dt > 0)
+            next = std::clamp<std::int64_t>(m_sample_interval.count() * m_batch / dt, 1, limit);
+        m_batch = m_countdown = static_cast<std::uint32_t>(next);
+        m_last_sample = now;
+        const tick_count t = static_cast<tick_count>((now - m_epoch) / m_tick);
+        if (t > m_tick_now) {
+            m_tick_now = t;
+            m_queue.advance_to(t);
+            ++m_version;
+        }
+        housekeeping(true);
+    }
+
+    // Posts from other threads; the loop, when a sleep is due (or, for a
+    // caller's loop, once per tick for its own descriptors and timers).
+    void housekeeping(bool sampled) noexcept {
+        if (!m_remote.empty())
+            drain_remote();
+        if (!m_wake_heap.empty()) {
+            const steady_time now = steady_now(sampled);
+            if (now >= m_wake_heap.front()) {
+                while (!m_wake_heap.empty() && m_wake_heap.front() <= now) {
+                    std::pop_heap(m_wake_heap.begin(), m_wake_heap.end(), std::greater<>());
+                    m_wake_heap.pop_back();
+                }
+                m_polled_tick = m_tick_now;
+                poll_loop();
+                return;
+            }
+        }
+        if (m_external_loop && m_polled_tick != m_tick_now) {
+            m_polled_tick = m_tick_now;
+            poll_loop();
+        }
+    }
+
+    // The steady clock's time: the sample just taken, if it is that clock.
+    steady_time steady_now(bool sampled) const noexcept {
+        if constexpr (std::is_same_v<typename Clock::time_point, steady_time>) {
+            if (sampled)
+                return m_last_sample;
+        }
+        return std::chrono::steady_clock::now();
+    }
+
+    // Armed sleeps: a list, and a heap of deadlines (soonest first) that says
+    // when the loop must be polled while tasks keep the CPU busy. Deadlines
+    // of cancelled sleeps stay in the heap until due (a spare poll), unless
+    // they pile up: then the heap is rebuilt from the list.
+    void link_sleeper(sleep_awaiter& s) {
+        if (m_wake_heap.size() > 2 * m_sleeping + 64) {
+            m_wake_heap.clear();
+            for (sleep_awaiter* p = m_sleepers; p != nullptr; p = p->m_next)
+                m_wake_heap.push_back(p->m_deadline);
+            std::make_heap(m_wake_heap.begin(), m_wake_heap.end(), std::greater<>());
+        }
+        m_wake_heap.push_back(s.m_deadline);
+        std::push_heap(m_wake_heap.begin(), m_wake_heap.end(), std::greater<>());
+        s.m_prev = nullptr;
+        s.m_next = m_sleepers;
+        if (m_sleepers != nullptr)
+            m_sleepers->m_prev = &s;
+        m_sleepers = &s;
+        s.m_armed = true;
+        ++m_sleeping;
+    }
+
+    void unlink_sleeper(sleep_awaiter& s) noexcept {
+        (s.m_prev ? s.m_prev->m_next : m_sleepers) = s.m_next;
+        if (s.m_next != nullptr)
+            s.m_next->m_prev = s.m_prev;
+        s.m_armed = false;
+        --m_sleeping;
+    }
+
+    void poll_loop() noexcept {
+        try {
+            std::error_code ec; // a loop already running on this thread is not polled
+            m_loop->run_once(std::chrono::milliseconds(0), ec);
+        } catch (...) {
+            if (!m_error)
+                m_error = std::current_exception();
+        }
+    }
+
+    // ---- members -------------------------------------------------------------------
+
+    run_queue<Policy, single_thread> m_queue;
+    // The running task's entry: a copy when it is small (a plain pointer for
+    // FIFO, SJF, ...: copying is cheapest), else in place in the dispatch
+    // run_until holds (MLFQ's 40 bytes: no copy, no store-forwarding stall).
+    static constexpr bool small_entry =
+        sizeof(entry_type) <= 2 * sizeof(void*) && std::is_trivially_copyable_v<entry_type>;
+    std::conditional_t<small_entry, std::optional<entry_type>, entry_type*> m_entry{};
+    tick_count m_quantum = 0;          // of the running dispatch; 0: none
+    tick_count m_slice_start = 0;      // tick of the running dispatch's start
+    tick_count m_tick_now = 0;         // as last sampled
+
+    typename Clock::time_point m_epoch{};
+    typename Clock::time_point m_last_sample{};
+    typename Clock::duration m_tick{};
+    typename Clock::duration m_sample_interval{};
+    std::uint32_t m_batch = 1; // events between the last two samples
+    std::uint32_t m_max_batch = 1;
+    coroutine_scheduler_settings m_settings{};
+
+    control* m_tasks = nullptr; // live tasks, newest first
+    std::size_t m_live = 0;
+    std::size_t m_sleeping = 0; // armed sleep timers
+    sleep_awaiter* m_sleepers = nullptr;
+    std::vector<steady_time> m_wake_heap; // see link_sleeper
+    tick_count m_polled_tick = -1;        // tick of the last poll of the loop
+    detail::coroutine_node_fifo m_unattributed; // posts that belong to no task
+    detail::coroutine_remote_stack m_remote;    // posts from other threads
+    detail::coroutine_node_table m_table;       // tracked records -> tasks
+    detail::post_node* m_running_node = nullptr; // the node being run, until its first track
+    control* m_running_owner = nullptr;          // its task
+    std::uint64_t m_slices = 0;                  // slices begun
+    detail::tracked_node* m_tracked = nullptr;
+    std::size_t m_tracked_count = 0;
+    std::exception_ptr m_error; // to be rethrown by the run in progress or the next
+
+    std::optional<loop_type> m_owned_loop;
+    loop_type* m_loop = nullptr;
+    bool m_external_loop = false;
+    wake_node* m_wake = nullptr;
+    // false: the wake node is not in the loop's queue (a post that finds the
+    // remote stack empty must post it); true: it is. See wake().
+    std::atomic<bool> m_wake_posted{false};
+    // Set by stop() (release), consumed by the run that returns (acq_rel).
+    std::atomic<bool> m_stop{false};
+
+    // Every frame is destroyed by the destructor's body, before the pool.
+    detail::coroutine_frame_pool m_pool;
+};
+
+static_assert(executor<coroutine_scheduler<fcfs<coroutine_ref>>>);
+
+} // namespace kettle
