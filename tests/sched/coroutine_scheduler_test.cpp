@@ -387,6 +387,30 @@ TEST_CASE("coroutine_scheduler: when_all inside a task, children yielding", "[sc
     REQUIRE(log.size() == 9);
 }
 
+TEST_CASE("coroutine_scheduler: coroutines of one task that yield in one slice resume in order",
+          "[sched][coroutine]") {
+    fcfs_sched sched;
+    std::string log;
+    auto child = [&](char name, int rounds) -> kettle::task<int> {
+        for (int i = 0; i < rounds; ++i) {
+            log += name;
+            co_await kettle::yield(kettle::always);
+        }
+        co_return rounds;
+    };
+    auto parent = [&]() -> kettle::task<int> {
+        auto [a, b, c] = co_await kettle::when_all(child('x', 3), child('y', 2), child('z', 4));
+        co_return a + b + c;
+    };
+    auto h = sched.spawn(parent());
+    sched.spawn_detached(hand_over('o', 5, log));
+    sched.run();
+    REQUIRE(h.get() == 9);
+    // One slice starts all three children; each later slice resumes the
+    // oldest pending one, and a yield queues behind what is still pending.
+    REQUIRE(log == "xyzoxoyozoxozz");
+}
+
 TEST_CASE("coroutine_scheduler: yield outside any task does nothing", "[sched][coroutine]") {
     auto plain = []() -> kettle::task<int> {
         co_await kettle::yield();

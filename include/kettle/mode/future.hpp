@@ -66,7 +66,9 @@ public:
     /// Precondition: ready(). Moves the value out or rethrows the exception.
     T take() {
         if (m_status.load(std::memory_order_acquire) == status::error)
-            std::rethrow_exception(m_error);
+            // Moved out: the consumer's thread then owns the exception's last
+            // reference, rather than whichever thread frees this state.
+            std::rethrow_exception(std::move(m_error));
         if constexpr (!std::is_void_v<T>)
             return std::move(*m_value);
     }

@@ -213,8 +213,9 @@ private:
 
 /// One thread runs `kettle::task`s under a scheduling policy (DESIGN §2,
 /// driver 2): `Policy` over `kettle::coroutine_ref`, e.g.
-/// `kettle::round_robin<kettle::coroutine_ref>`, behind a `single_thread`
-/// `run_queue`.
+/// `kettle::round_robin<kettle::coroutine_ref>`, held directly (what a
+/// `single_thread` `run_queue` would add, bounds and closing, is never
+/// needed here).
 ///
 /// ```cpp
 /// kettle::coroutine_scheduler<kettle::round_robin<kettle::coroutine_ref>> sched(
@@ -589,7 +590,7 @@ private:
         p.m_weight = o.weight;
         p.m_pending.push(&p.m_start);
         try {
-            m_queue.push(entry_type(coroutine_ref(p)), cause::created);
+            enqueue(entry_type(coroutine_ref(p)), cause::created);
         } catch (...) {
             p.m_start.m_handle.destroy();
             throw;
@@ -611,8 +612,7 @@ private:
             promise_of(x).m_parked.reset();
             retire(x);
             break;
-        case control::state::queued:
-        case control::state::running:
+        case control::state::ready:
             x.m_over |= control::over_cancel; // retired when popped, or when its slice ends
             break;
         case control::state::finished:
@@ -622,7 +622,7 @@ private:
 
     /// Destroys a task that is in no queue: finished, cancelled, or blocked
     /// and being cancelled. Its frame goes; its join state learns the outcome.
-    void retire(control& x) noexcept {
+    [[gnu::noinline]] void retire(control& x) noexcept {
         (x.m_prev ? x.m_prev->m_next : m_tasks) = x.m_next;
         if (x.m_next != nullptr)
             x.m_next->m_prev = x.m_prev;
@@ -677,8 +677,8 @@ private:
         owner->m_pending.push(n);
         if (owner->m_state == control::state::blocked) {
             promise_type& p = promise_of(*owner);
-            owner->m_state = control::state::queued;
-            m_queue.push(std::move(*p.m_parked), cause::woken);
+            owner->m_state = control::state::ready;
+            enqueue(std::move(*p.m_parked), cause::woken);
             p.m_parked.reset();
             ++m_version;
         }
@@ -693,7 +693,7 @@ private:
             deliver_to(m_current, &n);
     }
 
-    void drain_remote() noexcept {
+    [[gnu::noinline]] void drain_remote() noexcept {
         for (detail::post_node* n = m_remote.take_all(); n != nullptr;) {
             detail::post_node* next = n->m_next;
             const auto* v = m_table.find(n);
@@ -702,7 +702,7 @@ private:
         }
     }
 
-    void run_unattributed() {
+    [[gnu::noinline]] void run_unattributed() {
         for (detail::post_node* n = m_unattributed.take_all(); n != nullptr;) {
             detail::post_node* next = n->m_next;
             run_node(nullptr, n);
@@ -710,7 +710,7 @@ private:
         }
     }
 
-    void run_node(control* owner, detail::post_node* n) {
+    [[gnu::always_inline]] void run_node(control* owner, detail::post_node* n) {
         if (detail::coroutine_resume_node::is(*n)) {
             static_cast<detail::coroutine_resume_node&>(*n).m_handle.resume();
             return;
@@ -752,7 +752,9 @@ private:
 
     // ---- slices ------------------------------------------------------------------
 
-    std::size_t run_until(steady_time deadline, bool once) {
+    [[gnu::always_inline]] void enqueue(entry_type&& e, cause c) { m_queue.push(std::move(e), c); }
+
+    [[gnu::flatten]] std::size_t run_until(steady_time deadline, bool once) {
         if (m_running)
             throw std::logic_error("kettle::coroutine_scheduler: run from inside its own run");
         run_scope scope(*this);
@@ -768,7 +770,7 @@ private:
                 drain_remote();
             if (!m_unattributed.empty())
                 run_unattributed();
-            if (auto d = m_queue.try_pop()) {
+            if (auto d = m_queue.pop()) {
                 run_slice(*d);
                 if (once) {
                     if (m_error)
@@ -794,7 +796,7 @@ private:
     }
 
     // Sleeps in the loop until something happens; false once the deadline passed.
-    bool idle(steady_time deadline) {
+    [[gnu::noinline]] bool idle(steady_time deadline) {
         auto timeout = std::chrono::milliseconds(INT_MAX);
         if (deadline != steady_time::max()) {
             const auto now = std::chrono::steady_clock::now();
@@ -809,25 +811,27 @@ private:
 
     void hold(entry_type& e) noexcept(std::is_nothrow_move_constructible_v<entry_type>) {
         if constexpr (small_entry)
-            m_entry.emplace(std::move(e));
+            std::construct_at(&m_entry.value, std::move(e));
         else
             m_entry = &e;
     }
-    entry_type& running_entry() noexcept { return *m_entry; }
-    void drop_entry() noexcept {
+    entry_type& running_entry() noexcept {
         if constexpr (small_entry)
-            m_entry.reset();
+            return m_entry.value;
         else
+            return *m_entry;
+    }
+    void drop_entry() noexcept {
+        if constexpr (!small_entry) // a small entry is trivially destructible: nothing to end
             m_entry = nullptr;
     }
 
-    void begin_slice(dispatch_type& d) {
+    [[gnu::always_inline]] void begin_slice(dispatch_type& d) {
         control& x = d.entry.value.control();
         hold(d.entry);
         m_quantum = d.quantum ? *d.quantum : 0;
         m_slice_start = m_tick_now;
         m_checked_version = m_version;
-        x.m_state = control::state::running;
         m_current = &x;
         if (!x.cancelled())
             ++m_slices;
@@ -835,10 +839,14 @@ private:
 
     // One slice: the task's pending nodes, until it yields, finishes or
     // has nothing left to run (it is blocked).
-    void run_slice(dispatch_type& d) {
+    [[gnu::always_inline]] void run_slice(dispatch_type& d) {
         begin_slice(d);
         control& x = *m_current;
         while (!x.slice_over()) {
+            if (x.m_resume) {
+                std::exchange(x.m_resume, nullptr).resume();
+                continue;
+            }
             detail::post_node* n = x.m_pending.pop();
             if (n == nullptr)
                 break;
@@ -847,7 +855,7 @@ private:
         end_slice(x);
     }
 
-    void end_slice(control& x) {
+    [[gnu::always_inline]] void end_slice(control& x) {
         m_current = nullptr;
         // A sample here, as at a yield, is taken inside the slice: every tick
         // boundary the scheduler sees is charged to the slice that was
@@ -859,17 +867,16 @@ private:
             drop_entry();
             retire(x);
         } else if (x.m_over != 0) {
+            // No version bump for these pushes: the next dispatch takes the
+            // version afresh (begin_slice).
+            const cause c = (x.m_over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
             x.m_over = 0;
-            x.m_state = control::state::queued;
-            m_queue.push(std::move(running_entry()), x.m_switch_cause);
+            enqueue(std::move(running_entry()), c);
             drop_entry();
-            ++m_version;
         } else if (!x.m_pending.empty()) {
             // Woken while its slice ended (by the sample above).
-            x.m_state = control::state::queued;
-            m_queue.push(std::move(running_entry()), cause::woken);
+            enqueue(std::move(running_entry()), cause::woken);
             drop_entry();
-            ++m_version;
         } else {
             x.m_state = control::state::blocked;
             promise_of(x).m_parked.emplace(std::move(running_entry()));
@@ -894,7 +901,7 @@ private:
 
     // Reads the clock, adapts the number of events to the next sample, tells
     // the policy the tick, and takes in posts and the loop's events.
-    void sample() noexcept {
+    [[gnu::noinline]] void sample() noexcept {
         const auto now = Clock::now();
         // The events that fit in one sample interval at the rate just seen:
         // fewer at once, more by at most twice as many per sample, so that
@@ -917,7 +924,7 @@ private:
 
     // Posts from other threads; the loop, when a sleep is due (or, for a
     // caller's loop, once per tick for its own descriptors and timers).
-    void housekeeping(bool sampled) noexcept {
+    [[gnu::noinline]] void housekeeping(bool sampled) noexcept {
         if (!m_remote.empty())
             drain_remote();
         if (!m_wake_heap.empty()) {
@@ -989,13 +996,21 @@ private:
 
     // ---- members -------------------------------------------------------------------
 
-    run_queue<Policy, single_thread> m_queue;
+    // The policy itself: the scheduler never closes or bounds its queue and
+    // is single-threaded, so `run_queue`'s checks would be dead weight on
+    // every switch.
+    Policy m_queue;
     // The running task's entry: a copy when it is small (a plain pointer for
     // FIFO, SJF, ...: copying is cheapest), else in place in the dispatch
     // run_until holds (MLFQ's 40 bytes: no copy, no store-forwarding stall).
     static constexpr bool small_entry =
         sizeof(entry_type) <= 2 * sizeof(void*) && std::is_trivially_copyable_v<entry_type>;
-    std::conditional_t<small_entry, std::optional<entry_type>, entry_type*> m_entry{};
+    // Storage without an engaged flag: only the running slice reads it.
+    union entry_slot {
+        entry_slot() noexcept {}
+        entry_type value;
+    };
+    std::conditional_t<small_entry, entry_slot, entry_type*> m_entry{};
     tick_count m_quantum = 0;          // of the running dispatch; 0: none
     tick_count m_slice_start = 0;      // tick of the running dispatch's start
     tick_count m_tick_now = 0;         // as last sampled

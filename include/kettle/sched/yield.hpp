@@ -23,7 +23,7 @@ public:
     explicit yield_awaiter(bool unconditional) noexcept : m_always(unconditional) {}
 
     /// The decision, taken on the running task's thread. Never blocks.
-    bool await_ready() noexcept {
+    [[gnu::always_inline]] bool await_ready() noexcept {
         detail::coroutine_scheduler_base* s = detail::coroutine_scheduler_base::current();
         if (s == nullptr || s->m_current == nullptr)
             return true; // not inside a task: nothing to give up
@@ -36,14 +36,16 @@ public:
             return true;
         return !s->should_switch();
     }
-    void await_suspend(std::coroutine_handle<> h) noexcept {
-        m_node.m_handle = h;
-        m_scheduler->switch_out(m_node, m_always ? cause::yielded : cause::preempted);
+    [[gnu::always_inline]] void await_suspend(std::coroutine_handle<> h) noexcept {
+        m_scheduler->switch_out(h, &m_node, m_always ? cause::yielded : cause::preempted);
     }
     void await_resume() const noexcept {}
 
 private:
-    detail::coroutine_resume_node m_node;
+    // Constructed by switch_out only when the task has something pending.
+    union {
+        detail::coroutine_resume_node m_node;
+    };
     detail::coroutine_scheduler_base* m_scheduler = nullptr;
     bool m_always;
 };

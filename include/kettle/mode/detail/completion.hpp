@@ -92,6 +92,7 @@ private:
             m_exec.track(*this);
             m_tracked = true;
         }
+        std::exception_ptr error;
         try {
             if (auto a = m_op.try_complete(); completed<result_type>(a))
                 return deliver(std::move(a));
@@ -107,13 +108,16 @@ private:
                 }
             }
         } catch (...) {
-            m_token.reset();
-            untrack();
-            auto next = Sink::fail(std::current_exception());
-            release();
-            if (next)
-                next.resume();
+            error = std::current_exception();
         }
+        // Only a throw gets here. The error is handed on after the handler
+        // ended, so the thread that rethrows it holds its last reference.
+        m_token.reset();
+        untrack();
+        auto next = Sink::fail(std::move(error));
+        release();
+        if (next)
+            next.resume();
     }
 
     void deliver(attempt<result_type>&& a) {

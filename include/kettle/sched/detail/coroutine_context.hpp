@@ -13,6 +13,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 
 namespace kettle::detail {
 
@@ -115,8 +116,7 @@ class coroutine_join_base;
 class coroutine_control {
 public:
     enum class state : std::uint8_t {
-        queued,   // in the run queue (its entry is there)
-        running,  // dispatched: the scheduler holds its entry
+        ready,    // in the run queue, or dispatched (the scheduler holds its entry)
         blocked,  // suspended on something else: its entry is parked here
         finished, // retired; the frame is about to go
     };
@@ -127,8 +127,12 @@ public:
 
     /// Nodes to run as part of this task, oldest first: its first
     /// resumption, completions it started or waits for, its resumptions
-    /// after a yield, a timer or a joined task.
+    /// after a timer, a joined task, or a yield that found `m_resume` taken.
     coroutine_node_fifo m_pending;
+    /// A resumption that comes before every node of `m_pending`: where a
+    /// yield leaves its coroutine when nothing else is pending (the common
+    /// case), without a node. Null when unused.
+    std::coroutine_handle<> m_resume;
     coroutine_resume_node m_start;         // resumes the root coroutine the first time
     coroutine_control* m_prev = nullptr;   // the scheduler's list of live tasks
     coroutine_control* m_next = nullptr;
@@ -141,13 +145,13 @@ public:
     std::uint64_t m_weight = 1;
 
     std::uint32_t m_tracked = 0; // entries of this task in the scheduler's node table
-    state m_state = state::queued;
-    cause m_switch_cause = cause::yielded;
+    state m_state = state::ready;
 
     // Why the running slice ends (bits of m_over; none: it goes on).
-    static constexpr std::uint8_t over_switch = 1; // a yield gave the CPU up
-    static constexpr std::uint8_t over_done = 2;   // the root coroutine finished
-    static constexpr std::uint8_t over_cancel = 4; // cancel(): retire at the next chance
+    static constexpr std::uint8_t over_switch = 1;  // a yield gave the CPU up
+    static constexpr std::uint8_t over_done = 2;    // the root coroutine finished
+    static constexpr std::uint8_t over_cancel = 4;  // cancel(): retire at the next chance
+    static constexpr std::uint8_t over_preempt = 8; // with over_switch: re-enter as preempted, not yielded
     std::uint8_t m_over = 0;
 
     [[nodiscard]] bool slice_over() const noexcept { return m_over != 0; }
@@ -182,23 +186,31 @@ public:
     virtual void cancel_task(coroutine_control& task) noexcept = 0;
 
     /// The running task gives the CPU up: its slice ends when control
-    /// returns to the scheduler; `node` resumes it when it is dispatched
-    /// again; it re-enters the run queue with `c` (`preempted` wins over
-    /// `yielded` when several coroutines of the task yield in one slice).
-    void switch_out(coroutine_resume_node& node, cause c) noexcept {
+    /// returns to the scheduler; `h` is resumed when it is dispatched again,
+    /// after whatever is pending for it already (through `spare`, a node the
+    /// caller's storage holds, when something is); it re-enters the run
+    /// queue with `c` (`preempted` wins over `yielded` when several
+    /// coroutines of the task yield in one slice).
+    [[gnu::always_inline]] void switch_out(std::coroutine_handle<> h, coroutine_resume_node* spare, cause c) noexcept {
         coroutine_control& x = *m_current;
-        x.m_pending.push(&node);
-        if ((x.m_over & coroutine_control::over_switch) == 0 || c == cause::preempted)
-            x.m_switch_cause = c;
-        x.m_over |= coroutine_control::over_switch;
+        if (!x.m_resume && x.m_pending.empty()) {
+            x.m_resume = h;
+        } else {
+            coroutine_resume_node* node = std::construct_at(spare);
+            node->m_handle = h;
+            x.m_pending.push(node);
+        }
+        x.m_over |= c == cause::preempted ? coroutine_control::over_switch | coroutine_control::over_preempt
+                                          : coroutine_control::over_switch;
     }
 
     /// The task running now, or null between slices.
     coroutine_control* m_current = nullptr;
     /// Yields and dispatches left before the next clock sample.
     std::uint32_t m_countdown = 1;
-    /// Bumped whenever the run queue or the policy's time changes; a yield
-    /// asks the policy `preempts()` only when it moved since the dispatch.
+    /// Bumped whenever the run queue or the policy's time changes while a
+    /// slice runs (a dispatch takes it afresh); a yield asks the policy
+    /// `preempts()` only when it moved since the dispatch.
     std::uint32_t m_version = 0;
     std::uint32_t m_checked_version = 0;
 

@@ -44,6 +44,7 @@ public:
     /// Runs the callable and publishes its result or exception. The callable
     /// is destroyed before the future becomes ready. Job side; once.
     void run() noexcept {
+        std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<R>) {
                 std::invoke(*m_fn);
@@ -55,8 +56,13 @@ public:
                 this->set_value(std::move(result));
             }
         } catch (...) {
+            error = std::current_exception();
+        }
+        if (error) {
+            // Published after the handler ended, so the thread that rethrows
+            // holds the exception's last reference, not this one.
             m_fn.reset();
-            this->set_exception(std::current_exception());
+            this->set_exception(std::move(error));
         }
         release();
     }
@@ -157,6 +163,8 @@ public:
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<pool_task_promise<T>> h) const noexcept {
             auto& self = h.promise();
+            if (self.m_pending_error) // published outside the handler (see packaged_call::run)
+                self.set_exception(std::move(self.m_pending_error));
             self.m_pool->task_finished(); // the last use of the pool
             self.release();
         }
@@ -164,7 +172,7 @@ public:
     };
     final_awaiter final_suspend() const noexcept { return {}; }
 
-    void unhandled_exception() noexcept { this->set_exception(std::current_exception()); }
+    void unhandled_exception() noexcept { m_pending_error = std::current_exception(); }
 
     pool_core& pool() const noexcept { return *m_pool; }
 
@@ -195,6 +203,7 @@ private:
     }
 
     pool_core* m_pool;
+    std::exception_ptr m_pending_error; // from unhandled_exception, until final_suspend
     std::atomic<int> m_refs{1}; // the coroutine side, and the future once made
 };
 
