@@ -25,14 +25,14 @@ public:
         post_node* head = m_head.load(std::memory_order_relaxed);
         do {
             n->m_next = head;
-        } while (!m_head.compare_exchange_weak(head, n, std::memory_order_release, std::memory_order_relaxed));
+        } while (!m_head.compare_exchange_weak(head, n, std::memory_order_seq_cst, std::memory_order_relaxed));
         return head == nullptr;
     }
 
     /// Loop thread. Everything pushed so far, oldest first, as a chain
     /// through `m_next` (null if none).
     [[nodiscard]] post_node* take_all() noexcept {
-        post_node* n = m_head.exchange(nullptr, std::memory_order_acquire);
+        post_node* n = m_head.exchange(nullptr, std::memory_order_seq_cst);
         post_node* reversed = nullptr;
         while (n != nullptr) {
             post_node* next = n->m_next;
@@ -49,6 +49,9 @@ public:
 private:
     // null: empty, and the next push must wake the loop; otherwise the newest
     // node. Pushes release their node's contents; take_all acquires them.
+    // Both are sequentially consistent so that a consumer can pair them with
+    // a wake-up flag of its own (the coroutine scheduler does); on x86 the
+    // instructions are the same either way.
     std::atomic<post_node*> m_head{nullptr};
 };
 

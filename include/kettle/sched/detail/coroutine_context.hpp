@@ -5,6 +5,7 @@
 /// task control block, the nodes a task waits with, and the base class
 /// `kettle::yield()` talks to through a thread-local pointer.
 
+#include <kettle/loop/detail/post_queue.hpp>
 #include <kettle/mode/executor.hpp>
 #include <kettle/sched/cause.hpp>
 #include <kettle/sched/dispatch.hpp>
@@ -73,40 +74,9 @@ private:
     post_node* m_tail = nullptr;
 };
 
-/// Posts from other threads: a lock-free stack that the scheduler's thread
-/// takes whole. Unlike the loop's, every operation is sequentially
-/// consistent, because the scheduler pairs it with its own wake-up flag (see
-/// `coroutine_scheduler::wake`).
-class coroutine_remote_stack {
-public:
-    /// Any thread. True when the stack was empty: the caller must wake the scheduler.
-    bool push(post_node* n) noexcept {
-        post_node* head = m_head.load(std::memory_order_relaxed);
-        do {
-            n->m_next = head;
-        } while (!m_head.compare_exchange_weak(head, n, std::memory_order_seq_cst, std::memory_order_relaxed));
-        return head == nullptr;
-    }
-    /// The scheduler's thread. Everything pushed so far, oldest first.
-    [[nodiscard]] post_node* take_all() noexcept {
-        post_node* n = m_head.exchange(nullptr, std::memory_order_seq_cst);
-        post_node* reversed = nullptr;
-        while (n != nullptr) {
-            post_node* next = n->m_next;
-            n->m_next = reversed;
-            reversed = n;
-            n = next;
-        }
-        return reversed;
-    }
-    [[nodiscard]] bool empty() const noexcept { return m_head.load(std::memory_order_acquire) == nullptr; }
-
-private:
-    // null: empty (the next push must wake the scheduler); otherwise the
-    // newest node. Pushes publish their node with the CAS; take_all reads
-    // them with the exchange.
-    std::atomic<post_node*> m_head{nullptr};
-};
+/// Posts from other threads: the loop's lock-free stack, which the
+/// scheduler pairs with its own wake-up flag (see `coroutine_scheduler::wake`).
+using coroutine_remote_stack = remote_post_stack;
 
 class coroutine_join_base;
 
