@@ -22,13 +22,22 @@ public:
         m_ratios.push_back({std::move(numerator), std::move(denominator), std::move(what)});
     }
 
+    /// With --benchmark_repetitions, the ratios are of the medians.
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const Run& run : runs) {
-            if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
-                std::string name = run.benchmark_name();
-                if (const auto at = name.find("/real_time"); at != std::string::npos)
-                    name.erase(at);
+            if (run.error_occurred)
+                continue;
+            const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+            if (run.run_type != Run::RT_Iteration && !median)
+                continue;
+            std::string name = run.run_name.str();
+            if (const auto at = name.find("/real_time"); at != std::string::npos)
+                name.erase(at);
+            if (median || !m_median.contains(name))
                 m_seconds[name] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+            if (median) {
+                m_median[name] = true;
+                m_any_median = true;
             }
         }
         ConsoleReporter::ReportRuns(runs);
@@ -36,7 +45,7 @@ public:
 
     void Finalize() override {
         ConsoleReporter::Finalize();
-        std::printf("\nratios (real time per iteration, this run):\n");
+        std::printf("\nratios (real time per iteration%s, this run):\n", m_any_median ? ", medians" : "");
         for (const auto& r : m_ratios) {
             const auto a = m_seconds.find(r.numerator);
             const auto b = m_seconds.find(r.denominator);
@@ -51,6 +60,8 @@ private:
     };
     std::vector<ratio> m_ratios;
     std::map<std::string, double> m_seconds;
+    std::map<std::string, bool> m_median; // names whose figure is a median of repetitions
+    bool m_any_median = false;
 };
 
 /// The usual benchmark main, with the ratio table at the end.

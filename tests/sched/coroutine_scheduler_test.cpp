@@ -715,6 +715,41 @@ TEST_CASE("coroutine_scheduler: stop from another thread; run_for returns", "[sc
     REQUIRE(sched.run_once() == 0);
 }
 
+TEST_CASE("coroutine_scheduler: stop and posts from another thread reach tasks that only hand over",
+          "[sched][coroutine]") {
+    // Two tasks that hand the CPU to each other forever never let the
+    // dispatch loop's top run: stop() and a cross-thread wake-up must get
+    // through between two of their slices.
+    fcfs_sched sched;
+    kettle::channel<int> ch(1);
+    std::atomic<long> switches{0};
+    int received = 0;
+    auto spinner = [&]() -> kettle::task<void> {
+        for (;;) {
+            switches.fetch_add(1, std::memory_order_relaxed);
+            co_await kettle::yield(kettle::always);
+        }
+    };
+    auto consumer = [&]() -> kettle::task<void> { received = co_await ch.pop(sched); };
+    sched.spawn_detached(spinner());
+    sched.spawn_detached(spinner());
+    sched.spawn_detached(consumer());
+    std::thread other([&] {
+        while (switches.load(std::memory_order_relaxed) < 1000)
+            std::this_thread::yield();
+        ch.push(kettle::sync_blocking, 42);
+        const long seen = switches.load(std::memory_order_relaxed);
+        while (switches.load(std::memory_order_relaxed) < seen + 1000)
+            std::this_thread::yield();
+        sched.stop();
+    });
+    sched.run();
+    other.join();
+    REQUIRE(received == 42);
+    REQUIRE(sched.tasks() == 2);
+    REQUIRE_FALSE(sched.stopped());
+}
+
 TEST_CASE("coroutine_scheduler: run returns when the remaining tasks cannot be woken",
           "[sched][coroutine]") {
     fcfs_sched sched;

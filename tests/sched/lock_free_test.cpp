@@ -307,12 +307,12 @@ TEST_CASE("lock-free mlfq: a full level reports full and leaves the entry as it 
     create(q, 1);
     create(q, 2);
     mlfq_entry e(3);
-    e.state = {.level = 1, .used = 2, .slice_left = 1, .epoch = 7};
+    e.state = {.level = 1, .used = 2, .slice_end = 3, .epoch = 7};
     REQUIRE_FALSE(q.try_push(e, cause::created));
     REQUIRE(e.value == 3);
     REQUIRE(e.state.level == 1);
     REQUIRE(e.state.used == 2);
-    REQUIRE(e.state.slice_left == 1);
+    REQUIRE(e.state.slice_left() == 1);
     REQUIRE(e.state.epoch == 7);
     REQUIRE(q.try_pop()->entry.value == 1);
     REQUIRE(q.try_push(e, cause::created));
@@ -505,7 +505,7 @@ TEST_CASE("lock-free mlfq: random scripts match the lock-based mlfq", "[sched][l
             const std::size_t i = roll(static_cast<unsigned>(held.size()));
             auto& [e, le] = held[i];
             REQUIRE(q.preempts(e) == locked.preempts(le));
-            const tick_count slice = e.state.slice_left;
+            const tick_count slice = e.state.slice_left();
             const tick_count ran = 1 + static_cast<tick_count>(roll(static_cast<unsigned>(slice)));
             q.charge(e, ran);
             locked.charge(le, ran);
@@ -612,7 +612,7 @@ TEST_CASE("lock-free mlfq: threads pushing at every level, with boosts, lose not
                     continue;
                 }
                 auto& e = d->entry;
-                if (e.state.slice_left != *d->quantum || *d->quantum <= 0)
+                if (e.state.slice_left() != *d->quantum || *d->quantum <= 0)
                     return;          // caught below: the dispatch is inconsistent
                 (void)q.preempts(e); // concurrently with everything else
                 levels_seen.fetch_or(1u << e.state.level, std::memory_order_relaxed);

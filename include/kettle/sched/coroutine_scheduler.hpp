@@ -14,6 +14,7 @@
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/fcfs.hpp>
 #include <kettle/sched/run_queue.hpp>
+#include <kettle/sched/sched_entry.hpp>
 #include <kettle/sched/scheduling_policy.hpp>
 #include <kettle/sched/single_thread.hpp>
 #include <kettle/sched/yield.hpp>
@@ -303,6 +304,9 @@ class coroutine_scheduler final : private detail::coroutine_scheduler_base {
     static_assert(std::same_as<typename Policy::value_type, coroutine_ref>,
                   "coroutine_scheduler schedules kettle::coroutine_ref: instantiate the policy "
                   "with it, e.g. coroutine_scheduler<kettle::round_robin<kettle::coroutine_ref>>");
+    static_assert(std::is_nothrow_move_constructible_v<typename Policy::entry_type>,
+                  "coroutine_scheduler needs nothrow-movable policy entries: a task's entry moves "
+                  "between the policy and the scheduler at every switch");
     static_assert(std::is_integral_v<typename Clock::rep>,
                   "coroutine_scheduler needs a clock with an integral representation");
 
@@ -400,24 +404,25 @@ public:
     /// sleep, no posted work), or `stop()` is called. Sleeps in the loop
     /// while no task is ready. Returns the number of slices run. Throws
     /// std::logic_error when called from inside one of its own tasks.
-    std::size_t run() { return run_until(steady_time::max(), false); }
+    std::size_t run() { return run_until<run_mode::all>(steady_time::max()); }
 
     /// As `run`, returning after about `d` at the latest (checked between
     /// slices: a slice that does not end is not cut short).
     template <class Rep, class Period>
     std::size_t run_for(std::chrono::duration<Rep, Period> d) {
-        return run_until(deadline_after(d), false);
+        return run_until<run_mode::until>(deadline_after(d));
     }
 
     /// Never blocks: takes in posted work, polls the loop if a sleep is due
     /// (or, for a caller's loop, once per tick), runs at most one slice.
     /// Returns the number of slices run (0 or 1).
-    std::size_t run_once() { return run_until(steady_time::max(), true); }
+    std::size_t run_once() { return run_until<run_mode::once>(steady_time::max()); }
 
     /// Asks `run`/`run_for` to return after the current slice; the return
     /// consumes the request. Any thread.
     void stop() noexcept {
         m_stop.store(true, std::memory_order_release);
+        m_attention.store(true, std::memory_order_seq_cst);
         wake();
     }
     /// True from `stop()` until a run returns because of it. Any thread.
@@ -486,6 +491,7 @@ public:
         if (base::current() == this || runs_here()) {
             post_here(n);
         } else if (m_remote.push(&n)) {
+            m_attention.store(true, std::memory_order_seq_cst); // see m_attention
             wake();
         }
     }
@@ -634,7 +640,7 @@ private:
         for (detail::post_node* n = x.m_pending.take_all(); n != nullptr;) {
             detail::post_node* next = n->m_next;
             if (!detail::coroutine_resume_node::is(*n)) // resume nodes die with the frame
-                m_unattributed.push(n);
+                defer(n);
             n = next;
         }
         x.m_state = control::state::finished;
@@ -646,8 +652,8 @@ private:
         x.m_start.m_handle.destroy();
         m_current = running;
         if (join == nullptr) {
-            if (error && !m_error)
-                m_error = std::move(error);
+            if (error)
+                keep_error(std::move(error));
             return;
         }
         join->m_task = nullptr;
@@ -656,8 +662,8 @@ private:
         } else if (error) {
             join->m_status = detail::coroutine_join_base::status::error;
             join->m_error = std::move(error);
-            if (join->m_detached && !m_error)
-                m_error = join->m_error; // nobody else will see it
+            if (join->m_detached)
+                keep_error(join->m_error); // nobody else will see it
         } else {
             join->m_status = detail::coroutine_join_base::status::value;
         }
@@ -671,7 +677,7 @@ private:
     /// A node for `owner` (or for no task): runs in its next slice.
     void deliver_to(control* owner, detail::post_node* n) noexcept {
         if (owner == nullptr) {
-            m_unattributed.push(n);
+            defer(n);
             return;
         }
         owner->m_pending.push(n);
@@ -699,6 +705,19 @@ private:
             const auto* v = m_table.find(n);
             deliver_to(v != nullptr ? v->task : nullptr, n);
             n = next;
+        }
+    }
+
+    // Work for between slices: a node that belongs to no task, an error for
+    // the run to rethrow (the first one wins). Both raise m_attention.
+    void defer(detail::post_node* n) noexcept {
+        m_unattributed.push(n);
+        m_attention.store(true, std::memory_order_relaxed);
+    }
+    void keep_error(std::exception_ptr e) noexcept {
+        if (!m_error) {
+            m_error = std::move(e);
+            m_attention.store(true, std::memory_order_relaxed);
         }
     }
 
@@ -754,42 +773,75 @@ private:
 
     [[gnu::always_inline]] void enqueue(entry_type&& e, cause c) { m_queue.push(std::move(e), c); }
 
-    [[gnu::flatten]] std::size_t run_until(steady_time deadline, bool once) {
+    enum class run_mode { all, until, once };
+
+    // The dispatch loop. Under `run`, a slice that ends with a yield starts
+    // the next one itself (end_slice) while nothing else needs doing between
+    // slices; the loop's top is for the first dispatch, the slow paths and
+    // idling.
+    template <run_mode Mode>
+    [[gnu::flatten]] std::size_t run_until(steady_time deadline) {
         if (m_running)
             throw std::logic_error("kettle::coroutine_scheduler: run from inside its own run");
         run_scope scope(*this);
         const std::uint64_t slices_before = m_slices;
         for (;;) {
-            if (m_error)
-                std::rethrow_exception(std::exchange(m_error, nullptr));
-            if (m_stop.load(std::memory_order_relaxed) && m_stop.exchange(false, std::memory_order_acq_rel))
-                break;
-            if (once)
+            if constexpr (Mode == run_mode::once)
                 housekeeping(false);
-            else if (!m_remote.empty())
-                drain_remote();
-            if (!m_unattributed.empty())
-                run_unattributed();
-            if (auto d = m_queue.pop()) {
-                run_slice(*d);
-                if (once) {
-                    if (m_error)
-                        std::rethrow_exception(std::exchange(m_error, nullptr));
+            if (needs_attention()) [[unlikely]] {
+                if (!attend())
                     break;
+            }
+            if (take_next()) {
+                begin_slice();
+                run_slices<Mode == run_mode::all>();
+                if constexpr (Mode == run_mode::once) {
+                    if (m_error)
+                        rethrow_error();
+                    break;
+                } else if constexpr (Mode == run_mode::until) {
+                    if (std::chrono::steady_clock::now() >= deadline)
+                        break;
                 }
-                if (deadline != steady_time::max() && std::chrono::steady_clock::now() >= deadline)
-                    break; // run_for only: run pays nothing for it
                 continue;
             }
-            if (m_error || !m_unattributed.empty() || !m_remote.empty())
+            if (needs_attention())
                 continue;
-            if (once || !has_work())
+            if (Mode == run_mode::once || !has_work())
                 break;
             if (!idle(deadline))
                 break;
         }
         return static_cast<std::size_t>(m_slices - slices_before);
     }
+
+    // Something to do between slices (see m_attention).
+    [[nodiscard]] bool needs_attention() const noexcept { return m_attention.load(std::memory_order_relaxed); }
+
+    // Between slices, when needs_attention says so: rethrows a kept error;
+    // false when stop() asks the run to return; else takes in posts from
+    // other threads and runs the work that belongs to no task.
+    [[gnu::noinline]] bool attend() {
+        if (m_error)
+            rethrow_error();
+        // Lowered before looking, so that a post or stop() that comes later
+        // raises it again.
+        m_attention.store(false, std::memory_order_seq_cst);
+        if (m_stop.load(std::memory_order_relaxed) && m_stop.exchange(false, std::memory_order_acq_rel)) {
+            m_attention.store(true, std::memory_order_relaxed); // the rest is for the next run
+            return false;
+        }
+        if (!m_remote.empty())
+            drain_remote();
+        if (!m_unattributed.empty())
+            run_unattributed();
+        if (m_error || !m_unattributed.empty())
+            m_attention.store(true, std::memory_order_relaxed);
+        return true;
+    }
+
+    // m_attention stays raised: whatever else is pending is seen next time.
+    [[noreturn]] void rethrow_error() { std::rethrow_exception(std::exchange(m_error, nullptr)); }
 
     [[nodiscard]] bool has_work() const noexcept {
         return m_tracked_count != 0 || m_sleeping != 0 || !m_unattributed.empty() || !m_remote.empty();
@@ -809,79 +861,111 @@ private:
         return true;
     }
 
-    void hold(entry_type& e) noexcept(std::is_nothrow_move_constructible_v<entry_type>) {
-        if constexpr (small_entry)
-            std::construct_at(&m_entry.value, std::move(e));
-        else
-            m_entry = &e;
+    // The running task's dispatch (entry and quantum) is held in a slot from
+    // the pop that takes it to the slice's end; the policy's try_push_pop
+    // replaces it there with the next one. take_next pops straight into the
+    // slot (the policy's result is not copied through a temporary); false
+    // when nothing is ready.
+    [[gnu::always_inline]] bool take_next() {
+        ::new (static_cast<void*>(&m_dispatched.d)) std::optional<dispatch_type>(m_queue.pop());
+        if (m_dispatched.d)
+            return true;
+        std::destroy_at(&m_dispatched.d);
+        return false;
     }
-    entry_type& running_entry() noexcept {
-        if constexpr (small_entry)
-            return m_entry.value;
-        else
-            return *m_entry;
-    }
-    void drop_entry() noexcept {
-        if constexpr (!small_entry) // a small entry is trivially destructible: nothing to end
-            m_entry = nullptr;
-    }
+    [[gnu::always_inline]] dispatch_type& dispatched() noexcept { return *m_dispatched.d; }
+    [[gnu::always_inline]] entry_type& running_entry() noexcept { return dispatched().entry; }
+    [[gnu::always_inline]] void drop_entry() noexcept { std::destroy_at(&m_dispatched.d); }
 
-    [[gnu::always_inline]] void begin_slice(dispatch_type& d) {
+    // Starts the slice of the dispatch held.
+    [[gnu::always_inline]] void begin_slice() noexcept {
+        const dispatch_type& d = dispatched();
         control& x = d.entry.value.control();
-        hold(d.entry);
         m_quantum = d.quantum ? *d.quantum : 0;
         m_slice_start = m_tick_now;
         m_checked_version = m_version;
         m_current = &x;
-        if (!x.cancelled())
+        if (!x.cancelled()) // a task cancelled while queued starts only to be retired
             ++m_slices;
     }
 
-    // One slice: the task's pending nodes, until it yields, finishes or
-    // has nothing left to run (it is blocked).
-    [[gnu::always_inline]] void run_slice(dispatch_type& d) {
-        begin_slice(d);
-        control& x = *m_current;
-        while (!x.slice_over()) {
-            if (x.m_resume) {
-                std::exchange(x.m_resume, nullptr).resume();
-                continue;
+    // Runs the slice begun, and with `Chain` the ones that follow it, until
+    // a slice ends in a way that needs the loop's top. A slice runs the
+    // task's pending nodes until it yields, finishes or has nothing left to
+    // run (it is blocked).
+    template <bool Chain>
+    [[gnu::always_inline]] void run_slices() {
+        for (;;) {
+            control& x = *m_current;
+            for (std::uint8_t over = x.m_over; over == 0; over = x.m_over) {
+                if (x.m_resume) {
+                    std::exchange(x.m_resume, nullptr).resume();
+                    continue;
+                }
+                detail::post_node* n = x.m_pending.pop();
+                if (n == nullptr)
+                    break;
+                run_node(&x, n);
             }
-            detail::post_node* n = x.m_pending.pop();
-            if (n == nullptr)
-                break;
-            run_node(&x, n);
+            if (!end_slice<Chain>(x))
+                return;
         }
-        end_slice(x);
     }
 
-    [[gnu::always_inline]] void end_slice(control& x) {
-        m_current = nullptr;
-        // A sample here, as at a yield, is taken inside the slice: every tick
-        // boundary the scheduler sees is charged to the slice that was
-        // running, as a timer interrupt would charge it.
-        if (--m_countdown == 0)
+    // Ends the running slice: counts it towards the next clock sample,
+    // charges it, and gives the task back to the policy (or parks or
+    // retires it). With `Chain`, a task that yielded while nothing else
+    // waits between slices is handed over with the policy's try_push_pop,
+    // and the next slice begins here: true. (Every branch on this path
+    // costs twice: in itself, and in the CPU's prediction of the next
+    // resumption, which it makes from the branches just taken.)
+    template <bool Chain>
+    [[gnu::always_inline]] bool end_slice(control& x) {
+        // A sample here, as at a yield, is taken inside the slice: every
+        // tick boundary the scheduler sees is charged to the slice that was
+        // running, as a timer interrupt would charge it. What the loop runs
+        // meanwhile belongs to no task.
+        if (--m_countdown == 0) {
+            m_current = nullptr;
             sample();
+            m_current = &x;
+        }
         m_queue.charge(running_entry(), m_tick_now - m_slice_start);
-        if (x.m_over & (control::over_done | control::over_cancel)) {
+        const std::uint8_t over = x.m_over;
+        if constexpr (Chain) {
+            // The common case in one test: a yield (and nothing else), and
+            // nothing to do between slices. (`&`, not `&&`: one branch.)
+            if (((over & ~control::over_preempt) == control::over_switch) & !needs_attention()) [[likely]] {
+                const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
+                if (try_push_pop(m_queue, dispatched(), c)) {
+                    // No version bump for this push: the next dispatch takes
+                    // the version afresh (begin_slice).
+                    x.m_over = 0;
+                    begin_slice();
+                    return true;
+                }
+            }
+        }
+        if ((over & (control::over_done | control::over_cancel)) != 0) {
+            m_current = nullptr;
             drop_entry();
             retire(x);
-        } else if (x.m_over != 0) {
-            // No version bump for these pushes: the next dispatch takes the
-            // version afresh (begin_slice).
-            const cause c = (x.m_over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
+            return false;
+        }
+        if (over != 0) {
+            const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
             x.m_over = 0;
             enqueue(std::move(running_entry()), c);
-            drop_entry();
         } else if (!x.m_pending.empty()) {
             // Woken while its slice ended (by the sample above).
             enqueue(std::move(running_entry()), cause::woken);
-            drop_entry();
         } else {
             x.m_state = control::state::blocked;
             promise_of(x).m_parked.emplace(std::move(running_entry()));
-            drop_entry();
         }
+        m_current = nullptr;
+        drop_entry();
+        return false;
     }
 
     bool should_switch() noexcept override {
@@ -989,8 +1073,7 @@ private:
             std::error_code ec; // a loop already running on this thread is not polled
             m_loop->run_once(std::chrono::milliseconds(0), ec);
         } catch (...) {
-            if (!m_error)
-                m_error = std::current_exception();
+            keep_error(std::current_exception());
         }
     }
 
@@ -1000,22 +1083,23 @@ private:
     // is single-threaded, so `run_queue`'s checks would be dead weight on
     // every switch.
     Policy m_queue;
-    // The running task's entry: a copy when it is small (a plain pointer for
-    // FIFO, SJF, ...: copying is cheapest), else in place in the dispatch
-    // run_until holds (MLFQ's 40 bytes: no copy, no store-forwarding stall).
-    static constexpr bool small_entry =
-        sizeof(entry_type) <= 2 * sizeof(void*) && std::is_trivially_copyable_v<entry_type>;
-    // Storage without an engaged flag: only the running slice reads it.
-    union entry_slot {
-        entry_slot() noexcept {}
-        entry_type value;
+    // The running task's dispatch, constructed from dispatch to the
+    // slice's end (see take_next). An optional because that is what the
+    // policy's pop returns, constructed in place.
+    union running_slot {
+        running_slot() noexcept {}
+        ~running_slot() {}
+        std::optional<dispatch_type> d;
     };
-    std::conditional_t<small_entry, entry_slot, entry_type*> m_entry{};
+    running_slot m_dispatched;
     tick_count m_quantum = 0;          // of the running dispatch; 0: none
-    tick_count m_slice_start = 0;      // tick of the running dispatch's start
     tick_count m_tick_now = 0;         // as last sampled
-
     typename Clock::time_point m_epoch{};
+    // Apart from m_quantum, so that the two stores of every dispatch stay
+    // two (GCC's vectoriser otherwise pairs them through loads that overlap
+    // the previous dispatch's store, which costs a store-forwarding stall).
+    tick_count m_slice_start = 0;      // tick of the running dispatch's start
+
     typename Clock::time_point m_last_sample{};
     typename Clock::duration m_tick{};
     typename Clock::duration m_sample_interval{};
@@ -1038,6 +1122,14 @@ private:
     detail::tracked_node* m_tracked = nullptr;
     std::size_t m_tracked_count = 0;
     std::exception_ptr m_error; // to be rethrown by the run in progress or the next
+    // The one word the dispatch loop tests between slices. true: something
+    // may need doing there — m_error set, m_unattributed not empty (this
+    // thread raises it), a post on m_remote or a stop() (other threads raise
+    // it after the push that found the stack empty, or after m_stop). Only
+    // attend() lowers it, before looking. seq_cst on both sides, with the
+    // remote stack's seq_cst push and take, so that a lowering ordered after
+    // a raise is followed by a take that sees that raise's push.
+    std::atomic<bool> m_attention{false};
 
     std::optional<loop_type> m_owned_loop;
     loop_type* m_loop = nullptr;

@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace kettle {
@@ -24,13 +25,24 @@ namespace kettle {
 /// pointers and smart pointers; 1 for every other type (equal shares).
 struct weight_of {
     template <class T>
-    constexpr std::uint64_t operator()(const T& t) const {
+    constexpr std::uint64_t operator()(const T& t) const noexcept(nothrow<T>()) {
         if constexpr (requires { { t.weight() } -> std::convertible_to<std::uint64_t>; })
             return static_cast<std::uint64_t>(t.weight());
         else if constexpr (requires { { (*t).weight() } -> std::convertible_to<std::uint64_t>; })
             return static_cast<std::uint64_t>((*t).weight());
         else
             return 1;
+    }
+
+private:
+    template <class T>
+    static constexpr bool nothrow() noexcept {
+        if constexpr (requires(const T& t) { { t.weight() } -> std::convertible_to<std::uint64_t>; })
+            return noexcept(static_cast<std::uint64_t>(std::declval<const T&>().weight()));
+        else if constexpr (requires(const T& t) { { (*t).weight() } -> std::convertible_to<std::uint64_t>; })
+            return noexcept(static_cast<std::uint64_t>((*std::declval<const T&>()).weight()));
+        else
+            return true;
     }
 };
 
@@ -68,6 +80,11 @@ public:
     using value_type = T;
     using entry_type = sched_entry<T, fair_share_state>;
 
+private:
+    using heap_type = detail::keyed_heap<std::uint64_t, entry_type>;
+
+public:
+
     /// Throws std::invalid_argument when the slice is not positive.
     explicit fair_share(fair_share_settings s = {}, Proj proj = {})
         : m_slice(s.slice), m_proj(std::move(proj)) {
@@ -77,25 +94,28 @@ public:
 
     /// Precondition: the task's weight is positive.
     void push(entry_type e, cause c) {
-        if (c == cause::created)
-            e.state.vruntime = m_floor;
-        else if (c == cause::woken)
-            e.state.vruntime = std::max(e.state.vruntime, m_floor);
-        std::uint64_t key = e.state.vruntime;
+        const std::uint64_t key = arrive(e, c);
         m_heap.push(key, std::move(e));
     }
 
     [[nodiscard]] std::optional<dispatch<entry_type>> pop() {
         if (m_heap.empty())
             return std::nullopt;
-        auto node = m_heap.pop_min();
-        m_floor = std::max(m_floor, node.key);
-        return dispatch<entry_type>{std::move(node.entry), m_slice};
+        return leave(m_heap.pop_min());
+    }
+
+    /// `push` then `pop` (see `scheduling_policy`): one sift-down; never fails.
+    [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause c) noexcept
+        requires heap_type::nothrow
+    {
+        const std::uint64_t key = arrive(d.entry, c);
+        d = leave(m_heap.push_pop(key, std::move(d.entry)));
+        return true;
     }
 
     [[nodiscard]] bool preempts(const entry_type&) const noexcept { return false; }
 
-    void charge(entry_type& e, tick_count ran) {
+    void charge(entry_type& e, tick_count ran) noexcept(std::is_nothrow_invocable_v<const Proj&, const T&>) {
         const std::uint64_t w = static_cast<std::uint64_t>(std::invoke(m_proj, e.value));
         e.state.vruntime += static_cast<std::uint64_t>(ran) * fair_share_scale / w;
     }
@@ -105,10 +125,23 @@ public:
     [[nodiscard]] bool empty() const noexcept { return m_heap.empty(); }
 
 private:
+    // The virtual runtime `e` queues with.
+    std::uint64_t arrive(entry_type& e, cause c) const noexcept {
+        if (c == cause::created)
+            e.state.vruntime = m_floor;
+        else if (c == cause::woken)
+            e.state.vruntime = std::max(e.state.vruntime, m_floor);
+        return e.state.vruntime;
+    }
+    dispatch<entry_type> leave(typename heap_type::node&& n) noexcept {
+        m_floor = std::max(m_floor, n.key);
+        return dispatch<entry_type>{std::move(n.entry), m_slice};
+    }
+
     tick_count m_slice;
     [[no_unique_address]] Proj m_proj;
     std::uint64_t m_floor = 0; // largest vruntime ever dispatched: where newcomers start
-    detail::keyed_heap<std::uint64_t, entry_type> m_heap;
+    heap_type m_heap;
 };
 
 static_assert(scheduling_policy<fair_share<int>>);

@@ -43,6 +43,13 @@ public:
         return d;
     }
 
+    /// `push` then `pop`, in place (see `scheduling_policy`); never fails.
+    [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause) noexcept {
+        m_queue.push_back_pop_front(d.entry);
+        d.quantum.reset();
+        return true;
+    }
+
     [[nodiscard]] bool preempts(const entry_type&) const noexcept { return false; }
     void charge(entry_type&, tick_count) noexcept {}
     void advance_to(tick_count) noexcept {}

@@ -6,6 +6,7 @@
 
 #include <concepts>
 #include <type_traits>
+#include <utility>
 
 namespace kettle {
 
@@ -51,7 +52,7 @@ struct fn {
     /// customisation is.
     template <class T>
         requires direct<T> || dereferences_to_direct<T>
-    constexpr auto operator()(const T& t) const {
+    constexpr auto operator()(const T& t) const noexcept(nothrow<T>()) {
         if constexpr (has_member<T>)
             return t.job_length();
         else if constexpr (has_adl<T>)
@@ -60,6 +61,22 @@ struct fn {
             return t;
         else
             return (*this)(*t);
+    }
+
+private:
+    // Whether the lookup above cannot throw (so that a policy that reads
+    // the estimate can promise not to throw either).
+    template <class T>
+    static constexpr bool nothrow() noexcept {
+        if constexpr (has_member<T>)
+            return noexcept(std::declval<const T&>().job_length());
+        else if constexpr (has_adl<T>)
+            return noexcept(job_length(std::declval<const T&>()));
+        else if constexpr (is_number<T>)
+            return true;
+        else
+            return noexcept(*std::declval<const T&>()) &&
+                   nothrow<std::remove_cvref_t<decltype(*std::declval<const T&>())>>();
     }
 };
 

@@ -10,6 +10,7 @@
 #include <kettle/sched/scheduling_policy.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -32,7 +33,7 @@ enum class mlfq_io_rule {
 
 /// Settings of `mlfq`. Level 0 is the highest priority.
 struct mlfq_settings {
-    /// Number of priority levels. Must be at least 1.
+    /// Number of priority levels. Must be from 1 to 64 (`mlfq_max_levels`).
     std::size_t levels = 3;
     /// Time slice of the top level when `quanta` is empty; level i then gets
     /// `base_quantum << i` (longer slices for the CPU-bound lower levels).
@@ -53,12 +54,20 @@ struct mlfq_settings {
     mlfq_io_rule io_rule = mlfq_io_rule::keep_allotment;
 };
 
+/// The most levels an MLFQ can have: one bit each in the word that says
+/// which levels hold tasks.
+inline constexpr std::size_t mlfq_max_levels = 64;
+
 /// Per-task state of `mlfq`.
 struct mlfq_state {
-    std::size_t level = 0;     // 0 is the top
-    tick_count used = 0;       // allotment used at `level`
-    tick_count slice_left = 0; // rest of the current slice
-    std::uint64_t epoch = 0;   // boosts seen: older than the policy's means "boosted since"
+    std::size_t level = 0;    // 0 is the top
+    tick_count used = 0;      // allotment used at `level`
+    tick_count slice_end = 0; // `used` at which the current slice ends
+    std::uint64_t epoch = 0;  // boosts seen: older than the policy's means "boosted since"
+
+    /// The rest of the current slice. (Kept as its end, so that a charge
+    /// is one addition.)
+    [[nodiscard]] constexpr tick_count slice_left() const noexcept { return slice_end - used; }
 };
 
 /// Multi-level feedback queue (OSTEP ch. 8, Rules 1-5):
@@ -87,78 +96,103 @@ public:
     /// Throws std::invalid_argument when the settings are invalid (see
     /// `mlfq_settings`).
     explicit mlfq(mlfq_settings s = {})
-        : m_io_rule(s.io_rule), m_boost_period(s.boost_period), m_next_boost(s.boost_period) {
+        : m_io_rule(s.io_rule), m_reset_on_io(s.io_rule == mlfq_io_rule::reset_allotment),
+          m_boost_period(s.boost_period), m_next_boost(s.boost_period) {
         if (s.levels == 0)
             throw std::invalid_argument("kettle::mlfq: at least one level is needed");
+        if (s.levels > mlfq_max_levels)
+            throw std::invalid_argument("kettle::mlfq: at most 64 levels are supported");
         if (s.boost_period < 0)
             throw std::invalid_argument("kettle::mlfq: boost_period must not be negative");
         if (s.quanta.empty()) {
             if (s.base_quantum <= 0)
                 throw std::invalid_argument("kettle::mlfq: base_quantum must be positive");
             for (std::size_t i = 0; i < s.levels; ++i)
-                m_quanta.push_back(s.base_quantum << std::min<std::size_t>(i, 30));
-        } else {
-            m_quanta = std::move(s.quanta);
+                s.quanta.push_back(s.base_quantum << std::min<std::size_t>(i, 30));
         }
-        m_allotments = s.allotments.empty() ? m_quanta : std::move(s.allotments);
-        if (m_quanta.size() != s.levels || m_allotments.size() != s.levels)
+        if (s.allotments.empty())
+            s.allotments = s.quanta;
+        if (s.quanta.size() != s.levels || s.allotments.size() != s.levels)
             throw std::invalid_argument(
                 "kettle::mlfq: quanta and allotments need one value per level");
         for (std::size_t i = 0; i < s.levels; ++i)
-            if (m_quanta[i] <= 0 || m_allotments[i] <= 0)
+            if (s.quanta[i] <= 0 || s.allotments[i] <= 0)
                 throw std::invalid_argument(
                     "kettle::mlfq: quanta and allotments must be positive");
-        m_queues.resize(s.levels);
+        m_levels.reserve(s.levels);
+        for (std::size_t i = 0; i < s.levels; ++i)
+            m_levels.push_back(level_info{{}, s.quanta[i], s.allotments[i]});
     }
 
     void push(entry_type e, cause c) {
-        mlfq_state& s = e.state;
-        if (c == cause::created || s.epoch != m_epoch) {
-            restart(s, 0); // Rule 3, or Rule 5 for a task the driver held
-            m_queues[0].push_back(std::move(e));
-            return;
-        }
-        if (c != cause::preempted && m_io_rule == mlfq_io_rule::reset_allotment)
-            s.used = 0;
-        if (s.used >= m_allotments[s.level]) { // Rule 4
-            restart(s, std::min(s.level + 1, m_queues.size() - 1));
-            m_queues[s.level].push_back(std::move(e));
-        } else if (c == cause::preempted && s.slice_left > 0) {
-            m_queues[s.level].push_front(std::move(e)); // resumes its slice
-        } else {
-            s.slice_left = std::min(m_quanta[s.level], m_allotments[s.level] - s.used);
-            m_queues[s.level].push_back(std::move(e));
-        }
+        const place p = arrive(e.state, c);
+        push_at(std::move(e), p);
     }
 
     [[nodiscard]] std::optional<dispatch<entry_type>> pop() {
-        for (auto& q : m_queues) {
-            if (q.empty())
-                continue;
-            dispatch<entry_type> d{std::move(q.front()), std::nullopt};
-            q.pop_front();
-            d.quantum = d.entry.state.slice_left;
-            return d;
-        }
-        return std::nullopt;
+        if (m_ready == 0)
+            return std::nullopt;
+        return take(static_cast<std::size_t>(std::countr_zero(m_ready)));
     }
 
+    /// `push` then `pop` (see `scheduling_policy`): a task that would come
+    /// out first never enters a queue, and a hand-over within one level
+    /// needs no capacity check. Fails only when a higher level waits and the
+    /// task's own level would have to grow.
+    [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause c) noexcept {
+        // The common case: a task that gives up the CPU at a level it keeps,
+        // with a fresh slice and no boost since it ran, while its own level
+        // is the highest that holds tasks: a hand-over within that level.
+        const mlfq_state& s = d.entry.state;
+        const level_info& l = m_levels[s.level];
+        const bool preempted = c == cause::preempted;
+        const tick_count used = m_reset_on_io && !preempted ? 0 : s.used;
+        const std::uint64_t here = bit(s.level);
+        if (c != cause::created && s.epoch == m_epoch && used < l.allotment &&
+            !(preempted && s.slice_left() > 0) && (m_ready & (here | (here - 1))) == here) {
+            // The queued entry is made whole from its parts, not updated in
+            // place and then copied: a copy that read fields just written
+            // one by one would have to wait for them.
+            const mlfq_state next{s.level, used, used + std::min(l.quantum, l.allotment - used), s.epoch};
+            d.entry = m_levels[next.level].queue.rotate(std::move(d.entry.value), next);
+            d.quantum = d.entry.state.slice_left();
+            return true;
+        }
+        return try_push_pop_otherwise(d, c);
+    }
+
+private:
+    [[nodiscard]] bool try_push_pop_otherwise(dispatch<entry_type>& d, cause c) noexcept {
+        mlfq_state s = d.entry.state; // d stays as it was if this fails
+        const place p = arrive(s, c);
+        level_info& l = m_levels[p.level];
+        if ((m_ready & (bit(p.level) - 1)) != 0) { // a higher level waits
+            if (!l.queue.has_room())
+                return false;
+            d.entry.state = s;
+            push_at(std::move(d.entry), p);
+            d = take(static_cast<std::size_t>(std::countr_zero(m_ready)));
+            return true;
+        }
+        d.entry.state = s;
+        if (!p.front)
+            l.queue.push_back_pop_front(d.entry); // as it is when the level is empty
+        d.quantum = d.entry.state.slice_left();
+        return true;
+    }
+
+public:
     /// True when a task waits at a higher level than `running`'s, or a boost
     /// happened since `running` was dispatched.
     [[nodiscard]] bool preempts(const entry_type& running) const noexcept {
         if (running.state.epoch != m_epoch)
             return true;
-        for (std::size_t i = 0; i < running.state.level; ++i)
-            if (!m_queues[i].empty())
-                return true;
-        return false;
+        return (m_ready & (bit(running.state.level) - 1)) != 0;
     }
 
     void charge(entry_type& e, tick_count ran) noexcept {
-        if (e.state.epoch != m_epoch)
-            return; // boosted meanwhile: push starts it afresh
-        e.state.used += ran;
-        e.state.slice_left -= ran;
+        // Nothing if boosted meanwhile: push starts it afresh.
+        e.state.used += e.state.epoch == m_epoch ? ran : 0;
     }
 
     /// Performs the boosts due at or before `now` (at boost_period,
@@ -168,17 +202,19 @@ public:
         while (m_boost_period > 0 && m_next_boost <= now) {
             ++m_epoch;
             m_next_boost += m_boost_period;
-            for (std::size_t i = 0; i < m_queues.size(); ++i) {
-                auto& level = m_queues[i];
-                for (std::size_t k = 0; k < level.size(); ++k) {
-                    auto& e = level[k];
+            auto& top = m_levels[0].queue;
+            for (std::size_t i = 0; i < m_levels.size(); ++i) {
+                auto& q = m_levels[i].queue;
+                for (std::size_t k = 0; k < q.size(); ++k) {
+                    auto& e = q[k];
                     restart(e.state, 0);
                     if (i != 0)
-                        m_queues[0].push_back(std::move(e));
+                        top.push_back(std::move(e));
                 }
                 if (i != 0)
-                    m_queues[i].clear();
+                    q.clear();
             }
+            m_ready = top.empty() ? 0 : 1;
         }
     }
 
@@ -186,36 +222,90 @@ public:
     [[nodiscard]] std::size_t level_of(const entry_type& e) const noexcept {
         return e.state.epoch == m_epoch ? e.state.level : 0;
     }
-    [[nodiscard]] std::size_t levels() const noexcept { return m_queues.size(); }
-    [[nodiscard]] tick_count quantum(std::size_t level) const { return m_quanta.at(level); }
-    [[nodiscard]] tick_count allotment(std::size_t level) const { return m_allotments.at(level); }
+    [[nodiscard]] std::size_t levels() const noexcept { return m_levels.size(); }
+    [[nodiscard]] tick_count quantum(std::size_t level) const { return m_levels.at(level).quantum; }
+    [[nodiscard]] tick_count allotment(std::size_t level) const { return m_levels.at(level).allotment; }
 
     [[nodiscard]] std::size_t size() const noexcept {
         std::size_t n = 0;
-        for (const auto& q : m_queues)
-            n += q.size();
+        for (const auto& l : m_levels)
+            n += l.queue.size();
         return n;
     }
-    [[nodiscard]] bool empty() const noexcept {
-        return std::all_of(m_queues.begin(), m_queues.end(),
-                           [](const auto& q) { return q.empty(); });
-    }
+    [[nodiscard]] bool empty() const noexcept { return m_ready == 0; }
 
 private:
-    void restart(mlfq_state& s, std::size_t level) const noexcept {
-        s.level = level;
+    struct level_info {
+        detail::ring_deque<entry_type> queue;
+        tick_count quantum;
+        tick_count allotment;
+    };
+
+    // Where a pushed task goes: its level, and whether to the front.
+    struct place {
+        std::size_t level;
+        bool front;
+    };
+
+    static constexpr std::uint64_t bit(std::size_t level) noexcept { return std::uint64_t{1} << level; }
+
+    // Rules 3-5 for a task being pushed: updates its state, says where it
+    // goes. (The tests are combined with `|` and `&`, not `||` and `&&`:
+    // this runs at every switch, and fewer branches there keep the CPU's
+    // prediction of the switch itself accurate.)
+    place arrive(mlfq_state& s, cause c) const noexcept {
+        if ((c == cause::created) | (s.epoch != m_epoch)) {
+            restart(s, 0); // Rule 3, or Rule 5 for a task the driver held
+            return {0, false};
+        }
+        const bool preempted = c == cause::preempted;
+        if (m_reset_on_io & !preempted)
+            s.used = 0;
+        const level_info& l = m_levels[s.level];
+        if (s.used >= l.allotment) { // Rule 4
+            restart(s, std::min(s.level + 1, m_levels.size() - 1));
+            return {s.level, false};
+        }
+        if (preempted & (s.slice_left() > 0))
+            return {s.level, true}; // resumes its slice
+        s.slice_end = s.used + std::min(l.quantum, l.allotment - s.used);
+        return {s.level, false};
+    }
+
+    // Cannot throw when the level has room.
+    void push_at(entry_type&& e, place p) {
+        if (p.front)
+            m_levels[p.level].queue.push_front(std::move(e));
+        else
+            m_levels[p.level].queue.push_back(std::move(e));
+        m_ready |= bit(p.level);
+    }
+
+    // The front task of a level that holds one.
+    dispatch<entry_type> take(std::size_t lv) noexcept {
+        auto& q = m_levels[lv].queue;
+        dispatch<entry_type> d{std::move(q.front()), std::nullopt};
+        q.pop_front();
+        if (q.empty())
+            m_ready &= ~bit(lv);
+        d.quantum = d.entry.state.slice_left();
+        return d;
+    }
+
+    void restart(mlfq_state& s, std::size_t lv) const noexcept {
+        s.level = lv;
         s.used = 0;
-        s.slice_left = std::min(m_quanta[level], m_allotments[level]);
+        s.slice_end = std::min(m_levels[lv].quantum, m_levels[lv].allotment);
         s.epoch = m_epoch;
     }
 
-    std::vector<tick_count> m_quanta;
-    std::vector<tick_count> m_allotments;
     mlfq_io_rule m_io_rule;
+    bool m_reset_on_io; // m_io_rule == reset_allotment
     tick_count m_boost_period;
     tick_count m_next_boost;
     std::uint64_t m_epoch = 0;
-    std::vector<detail::ring_deque<entry_type>> m_queues; // index 0: top level
+    std::uint64_t m_ready = 0;   // bit i: level i's queue is not empty
+    std::vector<level_info> m_levels; // index 0: the top
 };
 
 static_assert(scheduling_policy<mlfq<int>>);

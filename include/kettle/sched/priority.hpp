@@ -23,7 +23,7 @@ namespace kettle {
 /// pointers and smart pointers, or `t` itself for integers.
 struct priority_of {
     template <class T>
-    constexpr std::int64_t operator()(const T& t) const
+    constexpr std::int64_t operator()(const T& t) const noexcept(nothrow<T>())
         requires requires { { t.priority() } -> std::convertible_to<std::int64_t>; } ||
                  requires { { (*t).priority() } -> std::convertible_to<std::int64_t>; } ||
                  std::integral<T>
@@ -34,6 +34,17 @@ struct priority_of {
             return static_cast<std::int64_t>(t.priority());
         else
             return static_cast<std::int64_t>((*t).priority());
+    }
+
+private:
+    template <class T>
+    static constexpr bool nothrow() noexcept {
+        if constexpr (std::integral<T>)
+            return true;
+        else if constexpr (requires(const T& t) { t.priority(); })
+            return noexcept(static_cast<std::int64_t>(std::declval<const T&>().priority()));
+        else
+            return noexcept(static_cast<std::int64_t>((*std::declval<const T&>()).priority()));
     }
 };
 
@@ -78,6 +89,21 @@ public:
         if (m_heap.empty())
             return std::nullopt;
         return dispatch<entry_type>{std::move(m_heap.pop_min().entry), std::nullopt};
+    }
+
+    /// `push` then `pop` (see `scheduling_policy`): one sift-down, no
+    /// allocation. Fails only when reading the priority throws.
+    [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause) noexcept
+        requires detail::keyed_heap<std::int64_t, entry_type>::nothrow
+    {
+        try {
+            const std::int64_t key = rank(base(d.entry), m_now);
+            d.entry = m_heap.push_pop(key, std::move(d.entry)).entry;
+        } catch (...) {
+            return false; // the projection threw before anything moved
+        }
+        d.quantum.reset();
+        return true;
     }
 
     [[nodiscard]] bool preempts(const entry_type& running) const {

@@ -49,6 +49,13 @@ public:
         return d;
     }
 
+    /// `push` then `pop`, in place (see `scheduling_policy`); never fails.
+    [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause c) noexcept {
+        static_cast<void>(fcfs<T>::try_push_pop(d, c));
+        d.quantum = m_quantum;
+        return true;
+    }
+
     [[nodiscard]] tick_count quantum() const noexcept { return m_quantum; }
 
 private:

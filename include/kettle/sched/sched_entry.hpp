@@ -29,6 +29,10 @@ struct sched_entry {
 
     explicit sched_entry(T v) noexcept(std::is_nothrow_move_constructible_v<T>)
         : value(std::move(v)) {}
+    /// For policies: an entry with its state, made whole in one step.
+    sched_entry(T v, State s) noexcept(std::is_nothrow_move_constructible_v<T> &&
+                                       std::is_nothrow_move_constructible_v<State>)
+        : value(std::move(v)), state(std::move(s)) {}
 
     T value;
     [[no_unique_address]] State state{};

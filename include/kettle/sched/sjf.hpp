@@ -42,6 +42,10 @@ public:
     using value_type = T;
     using entry_type = sched_entry<T>;
 
+protected:
+    using heap_type = detail::keyed_heap<key_type, entry_type>;
+
+public:
     explicit sjf(Proj proj = {}) : m_proj(std::move(proj)) {}
 
     void push(entry_type e, cause) {
@@ -55,6 +59,21 @@ public:
         return dispatch<entry_type>{std::move(m_heap.pop_min().entry), std::nullopt};
     }
 
+    /// `push` then `pop` (see `scheduling_policy`): one sift-down, no
+    /// allocation. Fails only when reading the estimate throws.
+    [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause) noexcept
+        requires heap_type::nothrow
+    {
+        try {
+            key_type key = std::invoke(m_proj, std::as_const(d.entry.value));
+            d.entry = m_heap.push_pop(std::move(key), std::move(d.entry)).entry;
+        } catch (...) {
+            return false; // the estimate threw before anything moved
+        }
+        d.quantum.reset();
+        return true;
+    }
+
     [[nodiscard]] bool preempts(const entry_type&) const noexcept { return false; }
     void charge(entry_type&, tick_count) noexcept {}
     void advance_to(tick_count) noexcept {}
@@ -65,7 +84,7 @@ public:
 protected:
     // srtf is sjf plus preemption: it reads both.
     [[no_unique_address]] Proj m_proj;
-    detail::keyed_heap<key_type, entry_type> m_heap;
+    heap_type m_heap;
 };
 
 static_assert(scheduling_policy<sjf<int>>);

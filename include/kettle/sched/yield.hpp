@@ -17,27 +17,31 @@ struct always_t {
 };
 inline constexpr always_t always{};
 
-/// What `yield()` returns; await it at once (`co_await kettle::yield()`).
+/// What `yield()` (`Always` false) and `yield(always)` return; await it at
+/// once (`co_await kettle::yield()`). The two are separate types so that the
+/// unconditional form carries no flag and the conditional one no check of it.
+template <bool Always>
 class [[nodiscard]] yield_awaiter {
 public:
-    explicit yield_awaiter(bool unconditional) noexcept : m_always(unconditional) {}
+    yield_awaiter() noexcept {} // the node stays unconstructed until needed
 
     /// The decision, taken on the running task's thread. Never blocks.
     [[gnu::always_inline]] bool await_ready() noexcept {
         detail::coroutine_scheduler_base* s = detail::coroutine_scheduler_base::current();
-        if (s == nullptr || s->m_current == nullptr)
+        if (s->m_current == nullptr)
             return true; // not inside a task: nothing to give up
-        m_scheduler = s;
-        if (m_always)
+        if constexpr (Always) {
             return false;
-        // The fast path: no clock sample due, and nothing queued since the
-        // dispatch that could preempt this task.
-        if (--s->m_countdown != 0 && s->m_version == s->m_checked_version)
-            return true;
-        return !s->should_switch();
+        } else {
+            // The fast path: no clock sample due, and nothing queued since
+            // the dispatch that could preempt this task.
+            if (--s->m_countdown != 0 && s->m_version == s->m_checked_version)
+                return true;
+            return !s->should_switch();
+        }
     }
     [[gnu::always_inline]] void await_suspend(std::coroutine_handle<> h) noexcept {
-        m_scheduler->switch_out(h, &m_node, m_always ? cause::yielded : cause::preempted);
+        detail::coroutine_scheduler_base::current()->switch_out(h, &m_node, Always ? cause::yielded : cause::preempted);
     }
     void await_resume() const noexcept {}
 
@@ -46,8 +50,6 @@ private:
     union {
         detail::coroutine_resume_node m_node;
     };
-    detail::coroutine_scheduler_base* m_scheduler = nullptr;
-    bool m_always;
 };
 
 /// A preemption point: `co_await kettle::yield();` inside a task running on
@@ -62,12 +64,12 @@ private:
 ///
 /// Outside a task (no scheduler running on this thread, or between slices)
 /// it does nothing.
-[[nodiscard]] inline yield_awaiter yield() noexcept { return yield_awaiter(false); }
+[[nodiscard]] inline yield_awaiter<false> yield() noexcept { return {}; }
 
 /// An unconditional hand-over: `co_await kettle::yield(kettle::always);`
 /// always gives the CPU up and re-enters the run queue with
 /// `cause::yielded`, even when no other task is ready (the policy then
 /// dispatches the same task again). Outside a task it does nothing.
-[[nodiscard]] inline yield_awaiter yield(always_t) noexcept { return yield_awaiter(true); }
+[[nodiscard]] inline yield_awaiter<true> yield(always_t) noexcept { return {}; }
 
 } // namespace kettle

@@ -142,11 +142,9 @@ public:
     coroutine_scheduler_base& operator=(const coroutine_scheduler_base&) = delete;
 
     /// The scheduler running on this thread (the innermost one, when a task
-    /// runs another scheduler), or null.
-    [[nodiscard]] static coroutine_scheduler_base*& current() noexcept {
-        static thread_local coroutine_scheduler_base* top = nullptr;
-        return top;
-    }
+    /// runs another scheduler), or `idle()` when none is. Never null, so that
+    /// a yield tests one pointer, not two.
+    [[nodiscard]] static coroutine_scheduler_base*& current() noexcept { return s_current; }
 
     /// Slow path of `yield()`: samples the clock when due, then says whether
     /// the running task's slice is over or the policy preempts it.
@@ -163,7 +161,7 @@ public:
     /// coroutines of the task yield in one slice).
     [[gnu::always_inline]] void switch_out(std::coroutine_handle<> h, coroutine_resume_node* spare, cause c) noexcept {
         coroutine_control& x = *m_current;
-        if (!x.m_resume && x.m_pending.empty()) {
+        if (!x.m_resume & x.m_pending.empty()) { // one branch: this is every switch
             x.m_resume = h;
         } else {
             coroutine_resume_node* node = std::construct_at(spare);
@@ -185,7 +183,7 @@ public:
     std::uint32_t m_checked_version = 0;
 
 protected:
-    coroutine_scheduler_base() = default;
+    constexpr coroutine_scheduler_base() noexcept = default;
     ~coroutine_scheduler_base() = default;
 
     /// Makes this the scheduler of this thread for the scope of a run.
@@ -219,6 +217,21 @@ protected:
 
     coroutine_scheduler_base* m_outer = nullptr; // the scheduler this one's run shadows
     bool m_running = false;                      // inside run/run_for/run_once
+
+private:
+    static thread_local coroutine_scheduler_base* s_current;
 };
+
+/// What `coroutine_scheduler_base::current()` is on a thread that runs no
+/// scheduler: one that never has a running task.
+class no_coroutine_scheduler final : public coroutine_scheduler_base {
+public:
+    constexpr no_coroutine_scheduler() noexcept = default;
+    bool should_switch() noexcept override { return false; }
+    void cancel_task(coroutine_control&) noexcept override {}
+};
+
+inline constinit no_coroutine_scheduler idle_coroutine_scheduler{};
+inline constinit thread_local coroutine_scheduler_base* coroutine_scheduler_base::s_current = &idle_coroutine_scheduler;
 
 } // namespace kettle::detail

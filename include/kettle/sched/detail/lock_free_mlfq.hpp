@@ -143,7 +143,6 @@ public:
         if (e.state.epoch != m_epoch.load(std::memory_order_acquire))
             return;
         e.state.used += ran;
-        e.state.slice_left -= ran;
     }
 
     /// Performs the boost due at or before `now`, if any (at boost_period,
@@ -220,7 +219,7 @@ private:
     void restart(mlfq_state& s, std::size_t lv, std::uint64_t epoch) const noexcept {
         s.level = lv;
         s.used = 0;
-        s.slice_left = std::min(m_level[lv]->quantum, m_level[lv]->allotment);
+        s.slice_end = std::min(m_level[lv]->quantum, m_level[lv]->allotment);
         s.epoch = epoch;
     }
 
@@ -235,8 +234,8 @@ private:
             s.used = 0;
         if (s.used >= lv.allotment) { // Rule 4
             restart(s, std::min(s.level + 1, m_levels - 1), epoch);
-        } else if (c != cause::preempted || s.slice_left <= 0) {
-            s.slice_left = std::min(lv.quantum, lv.allotment - s.used);
+        } else if (c != cause::preempted || s.slice_left() <= 0) {
+            s.slice_end = s.used + std::min(lv.quantum, lv.allotment - s.used);
         } // else: preempted mid-slice, resumes it (from the tail)
         return s.level;
     }
@@ -245,7 +244,7 @@ private:
         const std::uint64_t epoch = m_epoch.load(std::memory_order_acquire);
         if (e.state.epoch != epoch)
             restart(e.state, 0, epoch); // queued across a boost
-        const tick_count slice = e.state.slice_left;
+        const tick_count slice = e.state.slice_left();
         return dispatch<entry_type>{std::move(e), slice};
     }
 

@@ -24,9 +24,9 @@ class ring_deque {
 public:
     ring_deque() noexcept = default;
     ring_deque(ring_deque&& other) noexcept
-        : m_slots(std::exchange(other.m_slots, nullptr)),
+        : m_slots(std::exchange(other.m_slots, nullptr)), m_head(std::exchange(other.m_head, 0)),
+          m_mask(std::exchange(other.m_mask, 0)), m_tail(std::exchange(other.m_tail, 0)),
           m_capacity(std::exchange(other.m_capacity, 0)),
-          m_head(std::exchange(other.m_head, 0)), m_tail(std::exchange(other.m_tail, 0)),
           m_limit(std::exchange(other.m_limit, unlimited)), m_room(std::exchange(other.m_room, 0)) {}
     ring_deque& operator=(ring_deque&& other) noexcept {
         ring_deque(std::move(other)).swap(*this);
@@ -69,6 +69,28 @@ public:
         std::construct_at(slot(m_head - 1), std::move(value));
         --m_head;
     }
+    /// `push_back(value)` then the front taken out, in one step: the ring
+    /// neither grows nor needs a capacity check (the front leaves first).
+    /// `value` is pushed at the back and replaced by the front, in one
+    /// step: the ring neither grows nor needs a capacity check (the front
+    /// leaves first). An empty ring leaves `value` as it is.
+    void push_back_pop_front(T& value) noexcept {
+        if (!empty())
+            value = rotate(std::move(value));
+    }
+    /// Takes the front out and constructs a new back element from `args`,
+    /// in that order (so a full ring has room): the step of a hand-over.
+    /// Precondition: not empty.
+    template <class... Args>
+    [[nodiscard]] T rotate(Args&&... args) noexcept {
+        T* front = slot(m_head);
+        T out = std::move(*front);
+        std::destroy_at(front);
+        std::construct_at(slot(m_tail), std::forward<Args>(args)...);
+        ++m_head;
+        ++m_tail;
+        return out;
+    }
     /// Precondition: not empty.
     void pop_front() noexcept {
         std::destroy_at(slot(m_head));
@@ -81,6 +103,8 @@ public:
     [[nodiscard]] const T& operator[](std::size_t i) const noexcept { return *slot(m_head + i); }
 
     [[nodiscard]] std::size_t size() const noexcept { return m_tail - m_head; }
+    /// A push would not grow the buffer (so it cannot throw).
+    [[nodiscard]] bool has_room() const noexcept { return size() < m_capacity; }
     [[nodiscard]] bool empty() const noexcept { return m_tail == m_head; }
 
     void clear() noexcept {
@@ -91,6 +115,7 @@ public:
     void swap(ring_deque& other) noexcept {
         std::swap(m_slots, other.m_slots);
         std::swap(m_capacity, other.m_capacity);
+        std::swap(m_mask, other.m_mask);
         std::swap(m_head, other.m_head);
         std::swap(m_tail, other.m_tail);
         std::swap(m_limit, other.m_limit);
@@ -99,7 +124,7 @@ public:
 
 private:
     [[nodiscard]] T* slot(std::size_t index) const noexcept {
-        return m_slots + (index & (m_capacity - 1));
+        return m_slots + (index & m_mask);
     }
 
     void grow() {
@@ -115,15 +140,20 @@ private:
         alloc.deallocate(m_slots, m_capacity);
         m_slots = fresh;
         m_capacity = bigger;
+        m_mask = bigger - 1;
         m_room = std::min(m_capacity, m_limit);
         m_head = 0;
         m_tail = n;
     }
 
     T* m_slots = nullptr;
-    std::size_t m_capacity = 0; // 0 or a power of two
+    // The ends apart, with the mask between them: adjacent, a compiler may
+    // update both with one vector operation that later scalar reads of one
+    // end have to wait for.
     std::size_t m_head = 0;     // free-running: the front is slot(m_head)
+    std::size_t m_mask = 0;     // m_capacity - 1, once there is a buffer
     std::size_t m_tail = 0;     // free-running: one past the back
+    std::size_t m_capacity = 0; // 0 or a power of two
     static constexpr std::size_t unlimited = static_cast<std::size_t>(-1);
     std::size_t m_limit = unlimited; // try_push_back's bound
     std::size_t m_room = 0;          // min(m_capacity, m_limit): the fast path's check
