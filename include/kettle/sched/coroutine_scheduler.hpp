@@ -322,6 +322,8 @@ public:
 
 private:
     using promise_type = detail::coroutine_promise<entry_type>;
+    // The policy keeps no state in its entries: the entry is the task.
+    static constexpr bool entry_is_task = std::is_same_v<entry_type, sched_entry<coroutine_ref>>;
 
 public:
     /// Owns its loop; the policy is default-constructed. Throws what
@@ -609,7 +611,7 @@ private:
             m_tasks->m_prev = &p;
         m_tasks = &p;
         ++m_live;
-        ++m_version;
+        m_changed = true;
     }
 
     void cancel_task(control& x) noexcept override {
@@ -686,7 +688,7 @@ private:
             owner->m_state = control::state::ready;
             enqueue(std::move(*p.m_parked), cause::woken);
             p.m_parked.reset();
-            ++m_version;
+            m_changed = true;
         }
     }
 
@@ -793,7 +795,6 @@ private:
                     break;
             }
             if (take_next()) {
-                begin_slice();
                 run_slices<Mode == run_mode::all>();
                 if constexpr (Mode == run_mode::once) {
                     if (m_error)
@@ -861,32 +862,75 @@ private:
         return true;
     }
 
-    // The running task's dispatch (entry and quantum) is held in a slot from
-    // the pop that takes it to the slice's end; the policy's try_push_pop
-    // replaces it there with the next one. take_next pops straight into the
-    // slot (the policy's result is not copied through a temporary); false
-    // when nothing is ready.
+    // The running task's entry: the task itself (m_current) when the
+    // policy keeps no state, else a slot holding the whole dispatch, from
+    // the pop that takes it to the slice's end, which the policy's
+    // try_push_pop replaces in place with the next one. take_next pops the
+    // next dispatch and begins its slice; false when nothing is ready.
+    //
+    // (No dispatch is copied whole between memory locations on the way: a
+    // compiler copies one in pieces of other sizes than it was written in,
+    // which costs a store-forwarding stall at every switch.)
     [[gnu::always_inline]] bool take_next() {
-        ::new (static_cast<void*>(&m_dispatched.d)) std::optional<dispatch_type>(m_queue.pop());
-        if (m_dispatched.d)
-            return true;
-        std::destroy_at(&m_dispatched.d);
-        return false;
+        auto d = m_queue.pop();
+        if (!d)
+            return false;
+        if constexpr (entry_is_task) {
+            begin_slice(d->entry.value.control(), d->quantum);
+        } else {
+            std::construct_at(&m_dispatched.d, std::move(*d));
+            begin_slice(dispatched().entry.value.control(), dispatched().quantum);
+        }
+        return true;
     }
-    [[gnu::always_inline]] dispatch_type& dispatched() noexcept { return *m_dispatched.d; }
-    [[gnu::always_inline]] entry_type& running_entry() noexcept { return dispatched().entry; }
-    [[gnu::always_inline]] void drop_entry() noexcept { std::destroy_at(&m_dispatched.d); }
+    [[gnu::always_inline]] dispatch_type& dispatched() noexcept
+        requires(!entry_is_task)
+    {
+        return m_dispatched.d;
+    }
+    [[gnu::always_inline]] decltype(auto) running_entry() noexcept {
+        if constexpr (entry_is_task)
+            return entry_type(coroutine_ref(*m_current));
+        else
+            return (dispatched().entry);
+    }
+    [[gnu::always_inline]] void drop_entry() noexcept {
+        if constexpr (!entry_is_task)
+            std::destroy_at(&m_dispatched.d);
+    }
+    // Charges the running slice to the policy.
+    [[gnu::always_inline]] void charge(control& x) noexcept(noexcept(std::declval<Policy&>().charge(
+        std::declval<entry_type&>(), tick_count{}))) {
+        if constexpr (entry_is_task) {
+            entry_type e{coroutine_ref(x)};
+            m_queue.charge(e, m_tick_now - m_slice_start);
+        } else {
+            m_queue.charge(dispatched().entry, m_tick_now - m_slice_start);
+        }
+    }
+    // The running task handed over to the next one through the policy's
+    // try_push_pop, which then begins; false if the policy declined.
+    [[gnu::always_inline]] bool hand_over(control& x, cause c) noexcept {
+        if constexpr (entry_is_task) {
+            dispatch_type d{entry_type(coroutine_ref(x)), std::nullopt};
+            if (!try_push_pop(m_queue, d, c))
+                return false;
+            x.m_over = 0;
+            begin_slice(d.entry.value.control(), d.quantum);
+        } else {
+            if (!try_push_pop(m_queue, dispatched(), c))
+                return false;
+            x.m_over = 0;
+            begin_slice(dispatched().entry.value.control(), dispatched().quantum);
+        }
+        return true;
+    }
 
-    // Starts the slice of the dispatch held.
-    [[gnu::always_inline]] void begin_slice() noexcept {
-        const dispatch_type& d = dispatched();
-        control& x = d.entry.value.control();
-        m_quantum = d.quantum ? *d.quantum : 0;
+    [[gnu::always_inline]] void begin_slice(control& x, const std::optional<tick_count>& quantum) noexcept {
+        m_quantum = quantum ? *quantum : 0;
         m_slice_start = m_tick_now;
-        m_checked_version = m_version;
+        m_changed = false;
         m_current = &x;
-        if (!x.cancelled()) // a task cancelled while queued starts only to be retired
-            ++m_slices;
     }
 
     // Runs the slice begun, and with `Chain` the ones that follow it, until
@@ -897,17 +941,21 @@ private:
     [[gnu::always_inline]] void run_slices() {
         for (;;) {
             control& x = *m_current;
-            for (std::uint8_t over = x.m_over; over == 0; over = x.m_over) {
-                if (x.m_resume) {
-                    std::exchange(x.m_resume, nullptr).resume();
-                    continue;
-                }
-                detail::post_node* n = x.m_pending.pop();
-                if (n == nullptr)
-                    break;
-                run_node(&x, n);
+            std::uint8_t over = x.m_over;
+            if (over == 0) { // else cancelled while queued: it only retires
+                ++m_slices;
+                do {
+                    if (x.m_resume) {
+                        std::exchange(x.m_resume, nullptr).resume();
+                    } else if (detail::post_node* n = x.m_pending.pop()) {
+                        run_node(&x, n);
+                    } else {
+                        break; // blocked
+                    }
+                    over = x.m_over;
+                } while (over == 0);
             }
-            if (!end_slice<Chain>(x))
+            if (!end_slice<Chain>(x, over))
                 return;
         }
     }
@@ -920,7 +968,7 @@ private:
     // costs twice: in itself, and in the CPU's prediction of the next
     // resumption, which it makes from the branches just taken.)
     template <bool Chain>
-    [[gnu::always_inline]] bool end_slice(control& x) {
+    [[gnu::always_inline]] bool end_slice(control& x, std::uint8_t over) {
         // A sample here, as at a yield, is taken inside the slice: every
         // tick boundary the scheduler sees is charged to the slice that was
         // running, as a timer interrupt would charge it. What the loop runs
@@ -929,21 +977,18 @@ private:
             m_current = nullptr;
             sample();
             m_current = &x;
+            over = x.m_over; // the loop's callbacks may have cancelled it
         }
-        m_queue.charge(running_entry(), m_tick_now - m_slice_start);
-        const std::uint8_t over = x.m_over;
+        charge(x);
         if constexpr (Chain) {
             // The common case in one test: a yield (and nothing else), and
             // nothing to do between slices. (`&`, not `&&`: one branch.)
             if (((over & ~control::over_preempt) == control::over_switch) & !needs_attention()) [[likely]] {
                 const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
-                if (try_push_pop(m_queue, dispatched(), c)) {
-                    // No version bump for this push: the next dispatch takes
-                    // the version afresh (begin_slice).
-                    x.m_over = 0;
-                    begin_slice();
+                // This push is no change a later yield must look at: the
+                // next dispatch starts unchanged (begin_slice).
+                if (hand_over(x, c))
                     return true;
-                }
             }
         }
         if ((over & (control::over_done | control::over_cancel)) != 0) {
@@ -976,8 +1021,8 @@ private:
         }
         if (m_quantum != 0 && m_tick_now - m_slice_start >= m_quantum)
             return true;
-        if (m_version != m_checked_version) {
-            m_checked_version = m_version;
+        if (m_changed) {
+            m_changed = false;
             return m_queue.preempts(running_entry());
         }
         return false;
@@ -1001,7 +1046,7 @@ private:
         if (t > m_tick_now) {
             m_tick_now = t;
             m_queue.advance_to(t);
-            ++m_version;
+            m_changed = true;
         }
         housekeeping(true);
     }
@@ -1084,14 +1129,14 @@ private:
     // every switch.
     Policy m_queue;
     // The running task's dispatch, constructed from dispatch to the
-    // slice's end (see take_next). An optional because that is what the
-    // policy's pop returns, constructed in place.
+    // slice's end, when its entry is more than the task (see take_next).
     union running_slot {
         running_slot() noexcept {}
         ~running_slot() {}
-        std::optional<dispatch_type> d;
+        dispatch_type d;
     };
-    running_slot m_dispatched;
+    struct no_slot {};
+    [[no_unique_address]] std::conditional_t<entry_is_task, no_slot, running_slot> m_dispatched;
     tick_count m_quantum = 0;          // of the running dispatch; 0: none
     tick_count m_tick_now = 0;         // as last sampled
     typename Clock::time_point m_epoch{};

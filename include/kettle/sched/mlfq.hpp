@@ -147,9 +147,9 @@ public:
         const level_info& l = m_levels[s.level];
         const bool preempted = c == cause::preempted;
         const tick_count used = m_reset_on_io && !preempted ? 0 : s.used;
-        const std::uint64_t here = bit(s.level);
         if (c != cause::created && s.epoch == m_epoch && used < l.allotment &&
-            !(preempted && s.slice_left() > 0) && (m_ready & (here | (here - 1))) == here) {
+            !(preempted && s.slice_left() > 0) &&
+            static_cast<std::size_t>(std::countr_zero(m_ready)) == s.level) { // the highest level with tasks
             // The queued entry is made whole from its parts, not updated in
             // place and then copied: a copy that read fields just written
             // one by one would have to wait for them.
@@ -191,8 +191,8 @@ public:
     }
 
     void charge(entry_type& e, tick_count ran) noexcept {
-        // Nothing if boosted meanwhile: push starts it afresh.
-        e.state.used += e.state.epoch == m_epoch ? ran : 0;
+        // A task boosted meanwhile restarts at its next push whatever it used.
+        e.state.used += ran;
     }
 
     /// Performs the boosts due at or before `now` (at boost_period,

@@ -35,7 +35,7 @@ public:
         } else {
             // The fast path: no clock sample due, and nothing queued since
             // the dispatch that could preempt this task.
-            if (--s->m_countdown != 0 && s->m_version == s->m_checked_version)
+            if (--s->m_countdown != 0 && !s->m_changed)
                 return true;
             return !s->should_switch();
         }

@@ -176,11 +176,10 @@ public:
     coroutine_control* m_current = nullptr;
     /// Yields and dispatches left before the next clock sample.
     std::uint32_t m_countdown = 1;
-    /// Bumped whenever the run queue or the policy's time changes while a
-    /// slice runs (a dispatch takes it afresh); a yield asks the policy
-    /// `preempts()` only when it moved since the dispatch.
-    std::uint32_t m_version = 0;
-    std::uint32_t m_checked_version = 0;
+    /// Set whenever the run queue or the policy's time changes; a dispatch
+    /// clears it, and a yield asks the policy `preempts()` only when it was
+    /// set since the dispatch (or since the last time it asked).
+    bool m_changed = false;
 
 protected:
     constexpr coroutine_scheduler_base() noexcept = default;
