@@ -19,6 +19,11 @@
 //   yield/call             baseline: a non-inlined function call per iteration
 //
 // Each iteration of switch/* is one round trip: two switches.
+//
+// `sched_coro_bench --switch-instructions` runs each switch loop once,
+// 200,000 round trips with a clock that never moves, for
+// tools/check-zero-cost to count its instructions under callgrind (a figure
+// that does not depend on what else the machine is doing).
 
 #include <kettle/mode/task.hpp>
 #include <kettle/sched/coroutine_scheduler.hpp>
@@ -37,6 +42,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -170,6 +177,65 @@ void switch_rr_expired(benchmark::State& state) {
     sched.run();
 }
 
+// ---- (b') the same loops, counted: for callgrind -----------------------------------------
+
+struct frozen_clock {
+    using rep = std::int64_t;
+    using period = std::nano;
+    using duration = std::chrono::duration<rep, period>;
+    using time_point = std::chrono::time_point<frozen_clock>;
+    [[maybe_unused]] static constexpr bool is_steady = true;
+    static time_point now() noexcept { return time_point(duration(0)); }
+};
+
+kettle::task<void> counted_driver(long rounds, bool& done) {
+    for (long i = 0; i < rounds; ++i)
+        co_await kettle::yield(kettle::always);
+    done = true;
+}
+
+// One function per policy (a template: a symbol each), holding only the run,
+// so that its inclusive count is the switches and nothing else to speak of.
+template <class Sched>
+[[gnu::noinline]] void ic_run(Sched& sched) {
+    sched.run();
+}
+
+template <class Policy, class... Args>
+void ic_switch(long rounds, Args... policy_args) {
+    kettle::coroutine_scheduler<Policy, frozen_clock> sched(kettle::coroutine_scheduler_settings{}, policy_args...);
+    bool done = false;
+    sched.spawn_detached(counted_driver(rounds, done));
+    sched.spawn_detached(partner_task<decltype(sched)>(done));
+    ic_run(sched);
+}
+
+[[gnu::noinline]] std::uint64_t ic_bare(long rounds) {
+    std::uint64_t a_count = 0;
+    std::uint64_t b_count = 0;
+    auto a = bare_loop(a_count);
+    auto b = bare_loop(b_count);
+    for (long i = 0; i < rounds; ++i) {
+        a.handle.resume();
+        b.handle.resume();
+    }
+    a.handle.destroy();
+    b.handle.destroy();
+    return a_count + b_count;
+}
+
+int switch_instructions_main() {
+    constexpr long rounds = 200'000;
+    const std::uint64_t sink = ic_bare(rounds);
+    ic_switch<kettle::fcfs<coroutine_ref>>(rounds);
+    ic_switch<kettle::round_robin<coroutine_ref>>(rounds, kettle::round_robin_settings{.quantum = 10});
+    ic_switch<kettle::mlfq<coroutine_ref>>(rounds);
+    ic_switch<kettle::sjf<coroutine_ref>>(rounds);
+    ic_switch<minimal_fifo>(rounds);
+    std::printf("round trips %ld, checksum %llu\n", rounds, static_cast<unsigned long long>(sink));
+    return 0;
+}
+
 // ---- (c) spawn and complete ---------------------------------------------------------------
 
 kettle::task<void> trivial(std::uint64_t& counter) {
@@ -265,6 +331,8 @@ BENCHMARK(yield_noswitch)->Name("yield/noswitch");
 BENCHMARK(yield_noswitch_clock)->Name("yield/noswitch_clock");
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--switch-instructions") == 0)
+        return switch_instructions_main();
     kettle_bench::ratio_reporter reporter;
     reporter.add_ratio("switch/fcfs", "switch/bare", "yield+switch, fcfs / bare resume (target <= 3)");
     reporter.add_ratio("switch/round_robin", "switch/bare", "yield+switch, round_robin / bare (target <= 3)");
