@@ -6,8 +6,9 @@
 //   switch/<policy>        two tasks handing the CPU to each other with
 //                          co_await kettle::yield(kettle::always): each
 //                          switch is a push and a pop of the policy
-//   switch/minimal_policy  the same under a bare fixed ring FIFO written here:
-//                          what the driver costs without the policy's container
+//   switch/minimal_policy  the same under a fixed-ring FIFO written here with
+//                          only the members the concept requires (no
+//                          try_push_pop): a user's policy, through push and pop
 //   switch/rr_expired      the same with the plain yield() under round robin,
 //                          every slice over (a fake clock that ticks at every
 //                          read; the clock read at every yield)

@@ -27,11 +27,13 @@
 #include <kettle/loop/trigger.hpp>
 
 #include <kettle/sched/cause.hpp>
+#include <kettle/sched/coroutine_ref.hpp>
 #include <kettle/sched/coroutine_scheduler.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/fair_share.hpp>
 #include <kettle/sched/fcfs.hpp>
 #include <kettle/sched/job_length.hpp>
+#include <kettle/sched/join_handle.hpp>
 #include <kettle/sched/lock_free.hpp>
 #include <kettle/sched/locking_policy.hpp>
 #include <kettle/sched/mlfq.hpp>

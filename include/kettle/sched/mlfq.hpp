@@ -121,7 +121,7 @@ public:
                     "kettle::mlfq: quanta and allotments must be positive");
         m_levels.reserve(s.levels);
         for (std::size_t i = 0; i < s.levels; ++i)
-            m_levels.push_back(level_info{{}, s.quanta[i], s.allotments[i]});
+            m_levels.push_back(level_info{{}, s.quanta[i], s.allotments[i], bit(i), bit(i) | (bit(i) - 1)});
     }
 
     void push(entry_type e, cause c) {
@@ -144,17 +144,16 @@ public:
         // with a fresh slice and no boost since it ran, while its own level
         // is the highest that holds tasks: a hand-over within that level.
         const mlfq_state& s = d.entry.state;
-        const level_info& l = m_levels[s.level];
+        level_info& l = m_levels[s.level];
         const bool preempted = c == cause::preempted;
         const tick_count used = m_reset_on_io && !preempted ? 0 : s.used;
         if (c != cause::created && s.epoch == m_epoch && used < l.allotment &&
-            !(preempted && s.slice_left() > 0) &&
-            static_cast<std::size_t>(std::countr_zero(m_ready)) == s.level) { // the highest level with tasks
+            !(preempted && s.slice_left() > 0) && (m_ready & l.this_and_above) == l.this_level) {
             // The queued entry is made whole from its parts, not updated in
             // place and then copied: a copy that read fields just written
             // one by one would have to wait for them.
             const mlfq_state next{s.level, used, used + std::min(l.quantum, l.allotment - used), s.epoch};
-            d.entry = m_levels[next.level].queue.rotate(std::move(d.entry.value), next);
+            d.entry = l.queue.rotate(std::move(d.entry.value), next);
             d.quantum = d.entry.state.slice_left();
             return true;
         }
@@ -239,6 +238,8 @@ private:
         detail::ring_deque<entry_type> queue;
         tick_count quantum;
         tick_count allotment;
+        std::uint64_t this_level;     // its bit in m_ready
+        std::uint64_t this_and_above; // its bit and every higher level's
     };
 
     // Where a pushed task goes: its level, and whether to the front.
