@@ -96,8 +96,8 @@ public:
     /// Throws std::invalid_argument when the settings are invalid (see
     /// `mlfq_settings`).
     explicit mlfq(mlfq_settings s = {})
-        : m_io_rule(s.io_rule), m_reset_on_io(s.io_rule == mlfq_io_rule::reset_allotment),
-          m_boost_period(s.boost_period), m_next_boost(s.boost_period) {
+        : m_reset_on_io(s.io_rule == mlfq_io_rule::reset_allotment), m_boost_period(s.boost_period),
+          m_next_boost(s.boost_period) {
         if (s.levels == 0)
             throw std::invalid_argument("kettle::mlfq: at least one level is needed");
         if (s.levels > mlfq_max_levels)
@@ -250,24 +250,21 @@ private:
 
     static constexpr std::uint64_t bit(std::size_t level) noexcept { return std::uint64_t{1} << level; }
 
-    // Rules 3-5 for a task being pushed: updates its state, says where it
-    // goes. (The tests are combined with `|` and `&`, not `||` and `&&`:
-    // this runs at every switch, and fewer branches there keep the CPU's
-    // prediction of the switch itself accurate.)
+    // Rules 3-5 for a task being pushed: updates its state, says where it goes.
     place arrive(mlfq_state& s, cause c) const noexcept {
-        if ((c == cause::created) | (s.epoch != m_epoch)) {
+        if (c == cause::created || s.epoch != m_epoch) {
             restart(s, 0); // Rule 3, or Rule 5 for a task the driver held
             return {0, false};
         }
         const bool preempted = c == cause::preempted;
-        if (m_reset_on_io & !preempted)
+        if (m_reset_on_io && !preempted)
             s.used = 0;
         const level_info& l = m_levels[s.level];
         if (s.used >= l.allotment) { // Rule 4
             restart(s, std::min(s.level + 1, m_levels.size() - 1));
             return {s.level, false};
         }
-        if (preempted & (s.slice_left() > 0))
+        if (preempted && s.slice_left() > 0)
             return {s.level, true}; // resumes its slice
         s.slice_end = s.used + std::min(l.quantum, l.allotment - s.used);
         return {s.level, false};
@@ -300,8 +297,7 @@ private:
         s.epoch = m_epoch;
     }
 
-    mlfq_io_rule m_io_rule;
-    bool m_reset_on_io; // m_io_rule == reset_allotment
+    bool m_reset_on_io; // mlfq_io_rule::reset_allotment: giving up the CPU resets `used`
     tick_count m_boost_period;
     tick_count m_next_boost;
     std::uint64_t m_epoch = 0;
