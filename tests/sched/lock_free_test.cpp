@@ -578,9 +578,16 @@ TEST_CASE("lock-free fcfs: producers and consumers deliver every item exactly on
 TEST_CASE("lock-free mlfq: threads pushing at every level, with boosts, lose nothing",
           "[sched][lock_free][mlfq][stress]") {
     // Items are created by producers; consumers run them a few times each,
-    // demoting them (whole slices) or sending them back woken, while a clock
-    // thread boosts. An item finishes after 6 dispatches. Producers keep the
-    // queue under half full, so that a consumer can always push back.
+    // demoting them (whole slices) or sending them back woken, while time
+    // advances and boosts. An item finishes after 6 dispatches. Producers
+    // keep the queue under half full, so that a consumer can always push
+    // back.
+    //
+    // Time is counted in dispatches (a tick per 100), not in how fast a
+    // thread spins: a boost every 5,000 dispatches leaves every item time to
+    // sink to the bottom between boosts, and makes boosts happen at all,
+    // however the threads are scheduled. A clock thread and the consumers
+    // both advance it, so that advance_to races with everything else.
     constexpr int producers = 2;
     constexpr int consumers = 2;
     constexpr int total = under_tsan ? 12000 : 40000;
@@ -591,6 +598,8 @@ TEST_CASE("lock-free mlfq: threads pushing at every level, with boosts, lose not
     std::atomic<int> finished{0};
     std::atomic<bool> stop{false};
     std::atomic<unsigned> levels_seen{0};
+    std::atomic<long> dispatches{0};
+    auto now = [&] { return static_cast<tick_count>(dispatches.load(std::memory_order_relaxed) / 100); };
     std::vector<std::thread> threads;
     for (int p = 0; p < producers; ++p)
         threads.emplace_back([&q, p] {
@@ -616,6 +625,8 @@ TEST_CASE("lock-free mlfq: threads pushing at every level, with boosts, lose not
                     return;          // caught below: the dispatch is inconsistent
                 (void)q.preempts(e); // concurrently with everything else
                 levels_seen.fetch_or(1u << e.state.level, std::memory_order_relaxed);
+                if (dispatches.fetch_add(1, std::memory_order_relaxed) % 64 == 0)
+                    q.advance_to(now());
                 const int n = dispatched[static_cast<std::size_t>(e.value)].fetch_add(1) + 1;
                 if (n == runs) {
                     finished.fetch_add(1, std::memory_order_relaxed);
@@ -629,8 +640,8 @@ TEST_CASE("lock-free mlfq: threads pushing at every level, with boosts, lose not
             }
         });
     std::thread clock([&] {
-        for (tick_count now = 0; !stop.load(std::memory_order_relaxed); ++now) {
-            q.advance_to(now);
+        while (!stop.load(std::memory_order_relaxed)) {
+            q.advance_to(now());
             std::this_thread::yield();
         }
     });

@@ -127,13 +127,15 @@ public:
             ec = detail::last_wsa_error();
             return {};
         }
-        int found = 0;
-        for (std::size_t k = 0; k < m_fds.size() && found < n; ++k) {
+        // Every entry is looked at, not just the first `n` with events: Wine
+        // leaves entries it marks POLLNVAL out of the count it returns (even
+        // returning 0 for one closed socket), and the array is walked by
+        // WSAPoll itself anyway.
+        for (std::size_t k = 0; k < m_fds.size(); ++k) {
             WSAPOLLFD& p = m_fds[k];
             if (p.revents == 0) {
                 continue;
             }
-            ++found;
             const SHORT revents = p.revents;
             p.revents = 0;
             if (k == 0) {
