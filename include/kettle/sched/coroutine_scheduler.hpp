@@ -830,7 +830,8 @@ private:
         if constexpr (Chain) {
             // The common case in one test: a yield (and nothing else), and
             // nothing to do between slices. (`&`, not `&&`: one branch.)
-            if (((over & ~control::over_preempt) == control::over_switch) & !needs_attention()) [[likely]] {
+            const bool quiet = !needs_attention();
+            if (((over & ~control::over_preempt) == control::over_switch) & quiet) [[likely]] {
                 const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
                 // This push is no change a later yield must look at: the
                 // next dispatch starts unchanged (begin_slice).

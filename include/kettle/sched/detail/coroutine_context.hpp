@@ -161,7 +161,8 @@ public:
     /// coroutines of the task yield in one slice).
     [[gnu::always_inline]] void switch_out(std::coroutine_handle<> h, coroutine_resume_node* spare, cause c) noexcept {
         coroutine_control& x = *m_current;
-        if (!x.m_resume & x.m_pending.empty()) { // one branch: this is every switch
+        const bool nothing_pending = x.m_pending.empty();
+        if (!x.m_resume & nothing_pending) { // one branch: this is every switch
             x.m_resume = h;
         } else {
             coroutine_resume_node* node = std::construct_at(spare);
