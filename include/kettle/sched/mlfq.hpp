@@ -96,7 +96,7 @@ public:
     /// Throws std::invalid_argument when the settings are invalid (see
     /// `mlfq_settings`).
     explicit mlfq(mlfq_settings s = {})
-        : m_reset_on_io(s.io_rule == mlfq_io_rule::reset_allotment), m_boost_period(s.boost_period),
+        : m_kept_on_io(s.io_rule == mlfq_io_rule::reset_allotment ? 0 : ~tick_count{0}), m_boost_period(s.boost_period),
           m_next_boost(s.boost_period) {
         if (s.levels == 0)
             throw std::invalid_argument("kettle::mlfq: at least one level is needed");
@@ -140,15 +140,28 @@ public:
     /// needs no capacity check. Fails only when a higher level waits and the
     /// task's own level would have to grow.
     [[nodiscard]] bool try_push_pop(dispatch<entry_type>& d, cause c) noexcept {
-        // The common case: a task that gives up the CPU at a level it keeps,
-        // with a fresh slice and no boost since it ran, while its own level
-        // is the highest that holds tasks: a hand-over within that level.
+        // One path per cause a driver hands over with, each compiled for its own.
+        switch (c) {
+        case cause::yielded:
+            return try_hand_over<cause::yielded>(d);
+        case cause::preempted:
+            return try_hand_over<cause::preempted>(d);
+        default:
+            return try_push_pop_otherwise(d, c);
+        }
+    }
+
+private:
+    // The common case: a task that gives up the CPU at a level it keeps,
+    // with a fresh slice and no boost since it ran, while its own level is
+    // the highest that holds tasks: a hand-over within that level.
+    template <cause C>
+    [[gnu::always_inline]] bool try_hand_over(dispatch<entry_type>& d) noexcept {
         const mlfq_state& s = d.entry.state;
         level_info& l = m_levels[s.level];
-        const bool preempted = c == cause::preempted;
-        const tick_count used = m_reset_on_io && !preempted ? 0 : s.used;
-        if (c != cause::created && s.epoch == m_epoch && used < l.allotment &&
-            !(preempted && s.slice_left() > 0) && (m_ready & l.this_and_above) == l.this_level) {
+        const tick_count used = C == cause::preempted ? s.used : s.used & m_kept_on_io;
+        if (s.epoch == m_epoch && used < l.allotment && !(C == cause::preempted && s.slice_left() > 0) &&
+            (m_ready & l.this_and_above) == l.this_level) {
             // The queued entry is made whole from its parts, not updated in
             // place and then copied: a copy that read fields just written
             // one by one would have to wait for them.
@@ -157,10 +170,9 @@ public:
             d.quantum = d.entry.state.slice_left();
             return true;
         }
-        return try_push_pop_otherwise(d, c);
+        return try_push_pop_otherwise(d, C);
     }
 
-private:
     [[nodiscard]] bool try_push_pop_otherwise(dispatch<entry_type>& d, cause c) noexcept {
         mlfq_state s = d.entry.state; // d stays as it was if this fails
         const place p = arrive(s, c);
@@ -257,8 +269,8 @@ private:
             return {0, false};
         }
         const bool preempted = c == cause::preempted;
-        if (m_reset_on_io && !preempted)
-            s.used = 0;
+        if (!preempted)
+            s.used &= m_kept_on_io;
         const level_info& l = m_levels[s.level];
         if (s.used >= l.allotment) { // Rule 4
             restart(s, std::min(s.level + 1, m_levels.size() - 1));
@@ -297,7 +309,9 @@ private:
         s.epoch = m_epoch;
     }
 
-    bool m_reset_on_io; // mlfq_io_rule::reset_allotment: giving up the CPU resets `used`
+    // What of `used` survives giving up the CPU: all of it (all bits set),
+    // or, under mlfq_io_rule::reset_allotment, nothing (0).
+    tick_count m_kept_on_io;
     tick_count m_boost_period;
     tick_count m_next_boost;
     std::uint64_t m_epoch = 0;
