@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -588,6 +590,75 @@ TEST_CASE("coroutine_scheduler: exceptions reach the joiner", "[sched][coroutine
     REQUIRE(caught == "boom");
     REQUIRE(h1.done());
     REQUIRE_THROWS_AS(h1.get(), std::runtime_error);
+}
+
+// FCFS whose push throws std::bad_alloc once, for the cause armed (as a
+// growing queue would when memory runs out).
+struct failing_push_fcfs {
+    using value_type = coroutine_ref;
+    using entry_type = kettle::sched_entry<coroutine_ref>;
+    void push(entry_type e, cause c) {
+        if (fail_on == c) {
+            fail_on.reset();
+            throw std::bad_alloc();
+        }
+        inner.push(std::move(e), c);
+    }
+    std::optional<kettle::dispatch<entry_type>> pop() { return inner.pop(); }
+    bool preempts(const entry_type& e) const noexcept { return inner.preempts(e); }
+    void charge(entry_type& e, kettle::tick_count t) noexcept { inner.charge(e, t); }
+    void advance_to(kettle::tick_count t) noexcept { inner.advance_to(t); }
+    std::size_t size() const noexcept { return inner.size(); }
+    bool empty() const noexcept { return inner.empty(); }
+    std::optional<cause> fail_on;
+    kettle::fcfs<coroutine_ref> inner;
+};
+
+TEST_CASE("coroutine_scheduler: a task the policy cannot take back fails with the policy's exception",
+          "[sched][coroutine]") {
+    using sched_type = kettle::coroutine_scheduler<failing_push_fcfs>;
+    sched_type sched;
+    std::string log;
+
+    SECTION("given back after a yield: its joiner gets the exception, the others go on") {
+        auto h = sched.spawn(hand_over('a', 3, log));
+        sched.spawn_detached(hand_over('b', 2, log));
+        sched.policy().fail_on = cause::yielded;
+        sched.run();
+        REQUIRE(log == "abb"); // 'a' failed at its first yield, 'b' ran on
+        REQUIRE(h.done());
+        REQUIRE_THROWS_AS(h.get(), std::bad_alloc);
+        REQUIRE(sched.tasks() == 0);
+    }
+    SECTION("detached: the run rethrows it, and nothing is left running") {
+        sched.spawn_detached(hand_over('a', 3, log));
+        sched.policy().fail_on = cause::yielded;
+        REQUIRE_THROWS_AS(sched.run(), std::bad_alloc);
+        REQUIRE(sched.tasks() == 0);
+        // Work that belongs to no task runs as such afterwards: a callback
+        // that completes another operation is not taken for the failed task's.
+        kettle::channel<int> first(1);
+        kettle::channel<int> second(1);
+        int got = 0;
+        second.pop(kettle::async_nonblocking, sched, [&](int v) { got = v; });
+        REQUIRE(first.try_push(1));
+        first.pop(kettle::async_nonblocking, sched, [&](int) { REQUIRE(second.try_push(7)); });
+        sched.run_for(200ms);
+        REQUIRE(got == 7);
+    }
+    SECTION("woken: the wake fails the task, not the waker") {
+        kettle::channel<int> ch(1);
+        auto waiter = [&]() -> kettle::task<int> { co_return co_await ch.pop(sched); };
+        auto h = sched.spawn(waiter());
+        sched.run_once(); // blocks on the empty channel
+        REQUIRE_FALSE(h.done());
+        sched.policy().fail_on = cause::woken;
+        REQUIRE(ch.try_push(5));
+        sched.run();
+        REQUIRE(h.done());
+        REQUIRE_THROWS_AS(h.get(), std::bad_alloc);
+        REQUIRE(sched.tasks() == 0);
+    }
 }
 
 TEST_CASE("coroutine_scheduler: a detached task's exception is rethrown by run", "[sched][coroutine]") {

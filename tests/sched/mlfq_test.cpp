@@ -5,8 +5,29 @@
 #include "../support/catch.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <new>
 #include <stdexcept>
 #include <vector>
+
+// Allocation failure on demand: the next operator new throws std::bad_alloc
+// once armed (this test program only; single-threaded where armed).
+namespace {
+bool g_fail_next_allocation = false;
+} // namespace
+
+void* operator new(std::size_t n) {
+    if (g_fail_next_allocation) {
+        g_fail_next_allocation = false;
+        throw std::bad_alloc();
+    }
+    if (void* p = std::malloc(n == 0 ? 1 : n))
+        return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using kettle::cause;
 using kettle::mlfq_io_rule;
@@ -176,4 +197,57 @@ TEST_CASE("mlfq: with a boost, the long job keeps getting the CPU", "[sched][mlf
         }
     REQUIRE(longest_gap <= 2 * 50 + 10);
     REQUIRE(ticks_of(r, 0, 20, 1000) == 80);
+}
+
+TEST_CASE("mlfq: a boost that cannot get the memory it needs changes nothing", "[sched][mlfq][reliability]") {
+    using entry = kettle::mlfq<int>::entry_type;
+    kettle::mlfq<int> p({.levels = 2, .base_quantum = 1, .boost_period = 10});
+    // 17 tasks at level 1 (demoted in two rounds, 16 then 1), while the top
+    // level's ring holds only 16: the boost has to grow it.
+    int next = 0;
+    for (const int round : {16, 1}) {
+        for (int i = 0; i < round; ++i)
+            p.push(entry(next++), cause::created);
+        std::vector<entry> ran;
+        while (auto d = p.pop()) {
+            p.charge(d->entry, 1);
+            ran.push_back(std::move(d->entry));
+        }
+        for (auto& e : ran)
+            p.push(std::move(e), cause::preempted);
+    }
+    REQUIRE(p.size() == 17);
+
+    const auto boost_without_memory = [&] {
+        g_fail_next_allocation = true;
+        p.advance_to(10);
+    };
+    REQUIRE_THROWS_AS(boost_without_memory(), std::bad_alloc);
+    REQUIRE_FALSE(g_fail_next_allocation); // the boost asked for memory
+    REQUIRE(p.size() == 17);
+    std::vector<entry> queued;
+    while (auto d = p.pop()) {
+        REQUIRE(p.level_of(d->entry) == 1); // not boosted
+        queued.push_back(std::move(d->entry));
+    }
+    REQUIRE(queued.size() == 17);
+    std::vector<int> values;
+    for (const auto& e : queued)
+        values.push_back(e.value);
+    std::sort(values.begin(), values.end());
+    for (int i = 0; i < 17; ++i)
+        REQUIRE(values[static_cast<std::size_t>(i)] == i); // each once
+
+    // With the memory there, the same boost happens.
+    for (auto& e : queued)
+        p.push(std::move(e), cause::preempted);
+    p.advance_to(10);
+    std::map<int, int> seen;
+    while (auto d = p.pop()) {
+        REQUIRE(d->entry.state.level == 0);
+        ++seen[d->entry.value];
+    }
+    REQUIRE(seen.size() == 17);
+    for (const auto& [value, times] : seen)
+        REQUIRE(times == 1);
 }

@@ -109,7 +109,12 @@ int differential(Policy fused, Policy paired, unsigned seed, int steps = 20'000)
                 const tick_count ran = roll(4) == 0 ? 0 : roll(12);
                 fused.charge(running->fused.entry, ran);
                 paired.charge(running->paired.entry, ran);
-                const cause c = roll(2) == 0 ? cause::preempted : cause::yielded;
+                // Drivers hand over as preempted or yielded; the other
+                // causes must work as well (a woken task that had been
+                // running; a task pushed as new by a driver of its own).
+                constexpr cause causes[] = {cause::preempted, cause::yielded, cause::preempted,
+                                            cause::yielded,   cause::woken,   cause::created};
+                const cause c = causes[roll(6)];
                 paired.push(std::move(running->paired.entry), c);
                 running->paired = std::move(*paired.pop());
                 if (!kettle::try_push_pop(fused, running->fused, c)) {
@@ -123,6 +128,21 @@ int differential(Policy fused, Policy paired, unsigned seed, int steps = 20'000)
             break;
         }
     }
+    // What is left comes out the same, in the same order.
+    if (running) {
+        fused.push(std::move(running->fused.entry), cause::yielded);
+        paired.push(std::move(running->paired.entry), cause::yielded);
+    }
+    for (auto& [a, b] : blocked) {
+        fused.push(std::move(a), cause::woken);
+        paired.push(std::move(b), cause::woken);
+    }
+    while (auto a = fused.pop()) {
+        auto b = paired.pop();
+        REQUIRE(b.has_value());
+        REQUIRE(same(*a, *b));
+    }
+    REQUIRE(paired.empty());
     return declined;
 }
 

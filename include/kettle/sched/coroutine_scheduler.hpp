@@ -270,7 +270,7 @@ public:
     /// Asks `run`/`run_for` to return after the current slice; the return
     /// consumes the request. Any thread.
     void stop() noexcept {
-        m_stop.store(true, std::memory_order_release);
+        m_stop.store(true, std::memory_order_seq_cst);
         m_attention.store(true, std::memory_order_seq_cst);
         wake();
     }
@@ -385,6 +385,11 @@ public:
     [[nodiscard]] std::size_t tasks() const noexcept { return m_live; }
     /// Tasks in the run queue.
     [[nodiscard]] std::size_t ready() const { return m_queue.size(); }
+    /// The policy that holds the ready tasks, to inspect or to tune (an
+    /// MLFQ's levels, say). Scheduler's thread; a change to its order is
+    /// seen at the next dispatch.
+    [[nodiscard]] Policy& policy() noexcept { return m_queue; }
+    [[nodiscard]] const Policy& policy() const noexcept { return m_queue; }
     /// The tick count as last sampled (ticks since the scheduler was created).
     [[nodiscard]] tick_count now_ticks() const noexcept { return m_tick_now; }
     [[nodiscard]] loop_type& loop() noexcept { return *m_loop; }
@@ -533,7 +538,12 @@ private:
         if (owner->m_state == control::state::blocked) {
             promise_type& p = promise_of(*owner);
             owner->m_state = control::state::ready;
-            enqueue(std::move(*p.m_parked), cause::woken);
+            try {
+                enqueue(std::move(*p.m_parked), cause::woken);
+            } catch (...) {
+                fail_task(*owner, std::current_exception());
+                return;
+            }
             p.m_parked.reset();
             m_changed = true;
         }
@@ -673,14 +683,15 @@ private:
         if (m_error)
             rethrow_error();
         // Lowered before looking, so that a post or stop() that comes later
-        // raises it again.
+        // raises it again. The looks are seq_cst too (a load of m_stop, the
+        // remote stack's take): after a lowering that follows a raise, they
+        // see what that raise published, on every CPU.
         m_attention.store(false, std::memory_order_seq_cst);
-        if (m_stop.load(std::memory_order_relaxed) && m_stop.exchange(false, std::memory_order_acq_rel)) {
+        if (m_stop.load(std::memory_order_seq_cst) && m_stop.exchange(false, std::memory_order_acq_rel)) {
             m_attention.store(true, std::memory_order_relaxed); // the rest is for the next run
             return false;
         }
-        if (!m_remote.empty())
-            drain_remote();
+        drain_remote();
         if (!m_unattributed.empty())
             run_unattributed();
         if (m_error || !m_unattributed.empty())
@@ -735,9 +746,10 @@ private:
     {
         return m_dispatched.d;
     }
-    [[gnu::always_inline]] decltype(auto) running_entry() noexcept {
+    // The entry of the task `x` whose slice runs or is ending.
+    [[gnu::always_inline]] decltype(auto) running_entry(control& x) noexcept {
         if constexpr (entry_is_task)
-            return entry_type(coroutine_ref(*m_current));
+            return entry_type(coroutine_ref(x));
         else
             return (dispatched().entry);
     }
@@ -826,8 +838,9 @@ private:
             m_current = &x;
             over = x.m_over; // the loop's callbacks may have cancelled it
         }
-        charge(x);
-        if constexpr (Chain) {
+        constexpr bool charge_first = Chain && noexcept(charge(x));
+        if constexpr (charge_first) {
+            charge(x);
             // The common case in one test: a yield (and nothing else), and
             // nothing to do between slices. (`&`, not `&&`: one branch.)
             const bool quiet = !needs_attention();
@@ -839,26 +852,45 @@ private:
                     return true;
             }
         }
-        if ((over & (control::over_done | control::over_cancel)) != 0) {
-            m_current = nullptr;
-            drop_entry();
-            retire(x);
-            return false;
-        }
-        if (over != 0) {
-            const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
-            x.m_over = 0;
-            enqueue(std::move(running_entry()), c);
-        } else if (!x.m_pending.empty()) {
-            // Woken while its slice ended (by the sample above).
-            enqueue(std::move(running_entry()), cause::woken);
-        } else {
-            x.m_state = control::state::blocked;
-            promise_of(x).m_parked.emplace(std::move(running_entry()));
-        }
+        // From here on no task runs, even if the policy throws.
         m_current = nullptr;
+        try {
+            if constexpr (!charge_first)
+                charge(x);
+            if ((over & (control::over_done | control::over_cancel)) != 0) {
+                retire(x);
+            } else if (over != 0) {
+                const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
+                x.m_over = 0;
+                enqueue(std::move(running_entry(x)), c);
+            } else if (!x.m_pending.empty()) {
+                // Woken while its slice ended (by the sample above).
+                enqueue(std::move(running_entry(x)), cause::woken);
+            } else {
+                x.m_state = control::state::blocked;
+                promise_of(x).m_parked.emplace(std::move(running_entry(x)));
+            }
+        } catch (...) {
+            fail_task(x, std::current_exception());
+        }
         drop_entry();
         return false;
+    }
+
+    // A task the policy could not take (its push or charge threw, e.g.
+    // std::bad_alloc): it ends with that exception as its error, as if its
+    // body had thrown it, so that it is neither lost nor left half-queued.
+    // (One that had finished or was cancelled keeps that outcome; the
+    // exception then goes to the run.) The task is in no queue.
+    [[gnu::noinline]] void fail_task(control& x, std::exception_ptr e) noexcept {
+        if ((x.m_over & (control::over_done | control::over_cancel)) == 0) {
+            x.m_error = std::move(e);
+            x.m_over |= control::over_done;
+        } else {
+            keep_error(std::move(e));
+        }
+        promise_of(x).m_parked.reset();
+        retire(x);
     }
 
     bool should_switch() noexcept override {
@@ -871,7 +903,7 @@ private:
             return true;
         if (m_changed) {
             m_changed = false;
-            return m_queue.preempts(running_entry());
+            return m_queue.preempts(running_entry(*m_current));
         }
         return false;
     }
@@ -893,7 +925,15 @@ private:
         const tick_count t = static_cast<tick_count>((now - m_epoch) / m_tick);
         if (t > m_tick_now) {
             m_tick_now = t;
-            m_queue.advance_to(t);
+            if constexpr (noexcept(m_queue.advance_to(t))) {
+                m_queue.advance_to(t);
+            } else {
+                try {
+                    m_queue.advance_to(t);
+                } catch (...) { // e.g. no memory for a boost: the run rethrows it
+                    keep_error(std::current_exception());
+                }
+            }
             m_changed = true;
         }
         housekeeping(true);
@@ -1031,7 +1071,7 @@ private:
     // false: the wake node is not in the loop's queue (a post that finds the
     // remote stack empty must post it); true: it is. See wake().
     std::atomic<bool> m_wake_posted{false};
-    // Set by stop() (release), consumed by the run that returns (acq_rel).
+    // Set by stop() (seq_cst, see m_attention), consumed by the run that returns (acq_rel).
     std::atomic<bool> m_stop{false};
 
     // Every frame is destroyed by the destructor's body, before the pool.

@@ -208,9 +208,11 @@ public:
 
     /// Performs the boosts due at or before `now` (at boost_period,
     /// 2*boost_period, ...): queued tasks move to the top level in priority
-    /// order, keeping their order within a level.
+    /// order, keeping their order within a level. May throw std::bad_alloc
+    /// when the top level must grow to hold them all; nothing changes then.
     void advance_to(tick_count now) {
         while (m_boost_period > 0 && m_next_boost <= now) {
+            m_levels[0].queue.reserve(size()); // the moves below cannot throw
             ++m_epoch;
             m_next_boost += m_boost_period;
             auto& top = m_levels[0].queue;

@@ -106,6 +106,16 @@ public:
     /// A push would not grow the buffer (so it cannot throw).
     [[nodiscard]] bool has_room() const noexcept { return size() < m_capacity; }
     [[nodiscard]] bool empty() const noexcept { return m_tail == m_head; }
+    /// Room for `n` elements, so that pushes up to that size cannot throw.
+    /// May throw std::bad_alloc (nothing changes then).
+    void reserve(std::size_t n) {
+        if (n <= m_capacity)
+            return;
+        std::size_t bigger = m_capacity == 0 ? 16 : m_capacity;
+        while (bigger < n)
+            bigger *= 2;
+        grow_to(bigger);
+    }
 
     void clear() noexcept {
         while (!empty())
@@ -127,8 +137,9 @@ private:
         return m_slots + (index & m_mask);
     }
 
-    void grow() {
-        const std::size_t bigger = m_capacity == 0 ? 16 : m_capacity * 2;
+    void grow() { grow_to(m_capacity == 0 ? 16 : m_capacity * 2); }
+
+    void grow_to(std::size_t bigger) {
         std::allocator<T> alloc;
         T* fresh = alloc.allocate(bigger); // may throw: nothing changed yet
         const std::size_t n = size();
