@@ -11,23 +11,36 @@
 #include <stdexcept>
 #include <vector>
 
-// Allocation failure on demand: the next operator new throws std::bad_alloc
-// once armed (this test program only; single-threaded where armed).
+// Allocation failure on demand: once armed, the next allocation fails
+// (this test program only; single-threaded where armed). Every replaceable
+// form without an alignment is replaced, so that each pair matches.
 namespace {
 bool g_fail_next_allocation = false;
-} // namespace
 
-void* operator new(std::size_t n) {
+void* allocate(std::size_t n) noexcept {
     if (g_fail_next_allocation) {
         g_fail_next_allocation = false;
-        throw std::bad_alloc();
+        return nullptr;
     }
-    if (void* p = std::malloc(n == 0 ? 1 : n))
+    return std::malloc(n == 0 ? 1 : n);
+}
+void* allocate_or_throw(std::size_t n) {
+    if (void* p = allocate(n))
         return p;
     throw std::bad_alloc();
 }
+} // namespace
+
+void* operator new(std::size_t n) { return allocate_or_throw(n); }
+void* operator new[](std::size_t n) { return allocate_or_throw(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using kettle::cause;
 using kettle::mlfq_io_rule;
