@@ -593,24 +593,30 @@ TEST_CASE("coroutine_scheduler: exceptions reach the joiner", "[sched][coroutine
 }
 
 // FCFS whose push throws std::bad_alloc once, for the cause armed (as a
-// growing queue would when memory runs out).
+// growing queue would when memory runs out), and whose charge throws once
+// when armed.
 struct failing_push_fcfs {
     using value_type = coroutine_ref;
     using entry_type = kettle::sched_entry<coroutine_ref>;
     void push(entry_type e, cause c) {
-        if (fail_on == c) {
-            fail_on.reset();
+        if (s_fail_on == c) {
+            s_fail_on.reset();
             throw std::bad_alloc();
         }
         inner.push(std::move(e), c);
     }
     std::optional<kettle::dispatch<entry_type>> pop() { return inner.pop(); }
     bool preempts(const entry_type& e) const noexcept { return inner.preempts(e); }
-    void charge(entry_type& e, kettle::tick_count t) noexcept { inner.charge(e, t); }
+    void charge(entry_type& e, kettle::tick_count t) {
+        if (std::exchange(s_fail_charge, false))
+            throw std::bad_alloc();
+        inner.charge(e, t);
+    }
     void advance_to(kettle::tick_count t) noexcept { inner.advance_to(t); }
     std::size_t size() const noexcept { return inner.size(); }
     bool empty() const noexcept { return inner.empty(); }
-    std::optional<cause> fail_on;
+    static inline std::optional<cause> s_fail_on;
+    static inline bool s_fail_charge = false;
     kettle::fcfs<coroutine_ref> inner;
 };
 
@@ -623,7 +629,7 @@ TEST_CASE("coroutine_scheduler: a task the policy cannot take back fails with th
     SECTION("given back after a yield: its joiner gets the exception, the others go on") {
         auto h = sched.spawn(hand_over('a', 3, log));
         sched.spawn_detached(hand_over('b', 2, log));
-        sched.policy().fail_on = cause::yielded;
+        failing_push_fcfs::s_fail_on = cause::yielded;
         sched.run();
         REQUIRE(log == "abb"); // 'a' failed at its first yield, 'b' ran on
         REQUIRE(h.done());
@@ -632,7 +638,7 @@ TEST_CASE("coroutine_scheduler: a task the policy cannot take back fails with th
     }
     SECTION("detached: the run rethrows it, and nothing is left running") {
         sched.spawn_detached(hand_over('a', 3, log));
-        sched.policy().fail_on = cause::yielded;
+        failing_push_fcfs::s_fail_on = cause::yielded;
         REQUIRE_THROWS_AS(sched.run(), std::bad_alloc);
         REQUIRE(sched.tasks() == 0);
         // Work that belongs to no task runs as such afterwards: a callback
@@ -646,13 +652,22 @@ TEST_CASE("coroutine_scheduler: a task the policy cannot take back fails with th
         sched.run_for(200ms);
         REQUIRE(got == 7);
     }
+    SECTION("a charge that throws: the task fails, the others go on chained") {
+        auto h = sched.spawn(hand_over('a', 3, log));
+        sched.spawn_detached(hand_over('b', 3, log));
+        failing_push_fcfs::s_fail_charge = true;
+        REQUIRE(sched.run() == 5); // a's one slice (its charge fails), then b's four
+        REQUIRE(log == "abbb");
+        REQUIRE_THROWS_AS(h.get(), std::bad_alloc);
+        REQUIRE(sched.tasks() == 0);
+    }
     SECTION("woken: the wake fails the task, not the waker") {
         kettle::channel<int> ch(1);
         auto waiter = [&]() -> kettle::task<int> { co_return co_await ch.pop(sched); };
         auto h = sched.spawn(waiter());
         sched.run_once(); // blocks on the empty channel
         REQUIRE_FALSE(h.done());
-        sched.policy().fail_on = cause::woken;
+        failing_push_fcfs::s_fail_on = cause::woken;
         REQUIRE(ch.try_push(5));
         sched.run();
         REQUIRE(h.done());

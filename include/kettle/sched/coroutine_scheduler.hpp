@@ -385,10 +385,8 @@ public:
     [[nodiscard]] std::size_t tasks() const noexcept { return m_live; }
     /// Tasks in the run queue.
     [[nodiscard]] std::size_t ready() const { return m_queue.size(); }
-    /// The policy that holds the ready tasks, to inspect or to tune (an
-    /// MLFQ's levels, say). Scheduler's thread; a change to its order is
-    /// seen at the next dispatch.
-    [[nodiscard]] Policy& policy() noexcept { return m_queue; }
+    /// The policy that holds the ready tasks, to inspect (an MLFQ's
+    /// `level_of`, say). Scheduler's thread.
     [[nodiscard]] const Policy& policy() const noexcept { return m_queue; }
     /// The tick count as last sampled (ticks since the scheduler was created).
     [[nodiscard]] tick_count now_ticks() const noexcept { return m_tick_now; }
@@ -838,9 +836,9 @@ private:
             m_current = &x;
             over = x.m_over; // the loop's callbacks may have cancelled it
         }
-        constexpr bool charge_first = Chain && noexcept(charge(x));
-        if constexpr (charge_first) {
-            charge(x);
+        if (!charge_or_fail(x))
+            return false;
+        if constexpr (Chain) {
             // The common case in one test: a yield (and nothing else), and
             // nothing to do between slices. (`&`, not `&&`: one branch.)
             const bool quiet = !needs_attention();
@@ -855,8 +853,6 @@ private:
         // From here on no task runs, even if the policy throws.
         m_current = nullptr;
         try {
-            if constexpr (!charge_first)
-                charge(x);
             if ((over & (control::over_done | control::over_cancel)) != 0) {
                 retire(x);
             } else if (over != 0) {
@@ -875,6 +871,24 @@ private:
         }
         drop_entry();
         return false;
+    }
+
+    // Charges the slice of `x`; false, with `x` failed (see fail_task) and
+    // no task running, if the policy's charge threw.
+    [[gnu::always_inline]] bool charge_or_fail(control& x) noexcept {
+        if constexpr (noexcept(charge(x))) {
+            charge(x);
+        } else {
+            try {
+                charge(x);
+            } catch (...) {
+                m_current = nullptr;
+                fail_task(x, std::current_exception());
+                drop_entry();
+                return false;
+            }
+        }
+        return true;
     }
 
     // A task the policy could not take (its push or charge threw, e.g.

@@ -96,8 +96,8 @@ public:
     /// Throws std::invalid_argument when the settings are invalid (see
     /// `mlfq_settings`).
     explicit mlfq(mlfq_settings s = {})
-        : m_kept_on_io(s.io_rule == mlfq_io_rule::reset_allotment ? 0 : ~tick_count{0}), m_boost_period(s.boost_period),
-          m_next_boost(s.boost_period) {
+        : m_kept_on_io(s.io_rule == mlfq_io_rule::reset_allotment ? 0 : ~tick_count{0}),
+          m_boost_period(s.boost_period), m_next_boost(s.boost_period) {
         if (s.levels == 0)
             throw std::invalid_argument("kettle::mlfq: at least one level is needed");
         if (s.levels > mlfq_max_levels)
@@ -160,8 +160,8 @@ private:
         const mlfq_state& s = d.entry.state;
         level_info& l = m_levels[s.level];
         const tick_count used = C == cause::preempted ? s.used : s.used & m_kept_on_io;
-        if (s.epoch == m_epoch && used < l.allotment && !(C == cause::preempted && s.slice_left() > 0) &&
-            (m_ready & l.this_and_above) == l.this_level) {
+        if (s.epoch == m_epoch && used < l.allotment &&
+            !(C == cause::preempted && s.slice_left() > 0) && (m_ready & l.this_and_above) == l.this_level) {
             // The queued entry is made whole from its parts, not updated in
             // place and then copied: a copy that read fields just written
             // one by one would have to wait for them.
