@@ -307,7 +307,7 @@ TEST_CASE("lock-free mlfq: a full level reports full and leaves the entry as it 
     create(q, 1);
     create(q, 2);
     mlfq_entry e(3);
-    e.state = {.level = 1, .used = 2, .slice_end = 3, .epoch = 7};
+    e.state = {.level = 1, .epoch = 7, .used = 2, .slice_end = 3};
     REQUIRE_FALSE(q.try_push(e, cause::created));
     REQUIRE(e.value == 3);
     REQUIRE(e.state.level == 1);

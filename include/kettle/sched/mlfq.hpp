@@ -58,12 +58,13 @@ struct mlfq_settings {
 /// which levels hold tasks.
 inline constexpr std::size_t mlfq_max_levels = 64;
 
-/// Per-task state of `mlfq`.
+/// Per-task state of `mlfq`. The level and the epoch lie side by side, so
+/// that the common hand-over compares them with the policy's in one word.
 struct mlfq_state {
-    std::size_t level = 0;    // 0 is the top
+    std::uint32_t level = 0;  // 0 is the top
+    std::uint32_t epoch = 0;  // boosts seen, mod 2^32: not the policy's means "boosted since"
     tick_count used = 0;      // allotment used at `level`
     tick_count slice_end = 0; // `used` at which the current slice ends
-    std::uint64_t epoch = 0;  // boosts seen: older than the policy's means "boosted since"
 
     /// The rest of the current slice. (Kept as its end, so that a charge
     /// is one addition.)
@@ -121,7 +122,7 @@ public:
                     "kettle::mlfq: quanta and allotments must be positive");
         m_levels.reserve(s.levels);
         for (std::size_t i = 0; i < s.levels; ++i)
-            m_levels.push_back(level_info{{}, s.quanta[i], s.allotments[i], bit(i), bit(i) | (bit(i) - 1)});
+            m_levels.push_back(level_info{{}, s.quanta[i], s.allotments[i]});
     }
 
     void push(entry_type e, cause c) {
@@ -158,22 +159,23 @@ private:
     template <cause C>
     [[gnu::always_inline]] bool try_hand_over(dispatch<entry_type>& d) noexcept {
         const mlfq_state& s = d.entry.state;
-        level_info& l = m_levels[s.level];
         const tick_count used = C == cause::preempted ? s.used : s.used & m_kept_on_io;
-        if (s.epoch == m_epoch && used < l.allotment &&
-            !(C == cause::preempted && s.slice_left() > 0) && (m_ready & l.this_and_above) == l.this_level) {
+        // One test for "no boost since it ran, and its level is the top".
+        if (key(s.level, s.epoch) == m_top.key && used < m_top.allotment &&
+            !(C == cause::preempted && s.slice_left() > 0)) {
             // The queued entry is made whole from its parts, not updated in
             // place and then copied: a copy that read fields just written
             // one by one would have to wait for them.
-            const mlfq_state next{s.level, used, used + std::min(l.quantum, l.allotment - used), s.epoch};
-            d.entry = l.queue.rotate(std::move(d.entry.value), next);
+            const tick_count slice = std::min(m_top.quantum, m_top.allotment - used);
+            const mlfq_state next{s.level, s.epoch, used, used + slice};
+            d.entry = m_top.queue->rotate(std::move(d.entry.value), next);
             d.quantum = d.entry.state.slice_left();
             return true;
         }
         return try_push_pop_otherwise(d, C);
     }
 
-    [[nodiscard]] bool try_push_pop_otherwise(dispatch<entry_type>& d, cause c) noexcept {
+    [[gnu::noinline]] bool try_push_pop_otherwise(dispatch<entry_type>& d, cause c) noexcept {
         mlfq_state s = d.entry.state; // d stays as it was if this fails
         const place p = arrive(s, c);
         level_info& l = m_levels[p.level];
@@ -228,6 +230,7 @@ public:
                     q.clear();
             }
             m_ready = top.empty() ? 0 : 1;
+            ready_changed();
         }
     }
 
@@ -252,8 +255,6 @@ private:
         detail::ring_deque<entry_type> queue;
         tick_count quantum;
         tick_count allotment;
-        std::uint64_t this_level;     // its bit in m_ready
-        std::uint64_t this_and_above; // its bit and every higher level's
     };
 
     // Where a pushed task goes: its level, and whether to the front.
@@ -263,6 +264,10 @@ private:
     };
 
     static constexpr std::uint64_t bit(std::size_t level) noexcept { return std::uint64_t{1} << level; }
+    // A level and an epoch in one word, as they lie side by side in mlfq_state.
+    static constexpr std::uint64_t key(std::uint32_t level, std::uint32_t epoch) noexcept {
+        return std::uint64_t{epoch} << 32 | level;
+    }
 
     // Rules 3-5 for a task being pushed: updates its state, says where it goes.
     place arrive(mlfq_state& s, cause c) const noexcept {
@@ -275,7 +280,7 @@ private:
             s.used &= m_kept_on_io;
         const level_info& l = m_levels[s.level];
         if (s.used >= l.allotment) { // Rule 4
-            restart(s, std::min(s.level + 1, m_levels.size() - 1));
+            restart(s, std::min<std::size_t>(s.level + 1, m_levels.size() - 1));
             return {s.level, false};
         }
         if (preempted && s.slice_left() > 0)
@@ -290,6 +295,8 @@ private:
             m_levels[p.level].queue.push_front(std::move(e));
         else
             m_levels[p.level].queue.push_back(std::move(e));
+        if ((m_ready & (bit(p.level) | (bit(p.level) - 1))) == 0)
+            set_top(p.level); // no task at this level or above it until now
         m_ready |= bit(p.level);
     }
 
@@ -298,14 +305,28 @@ private:
         auto& q = m_levels[lv].queue;
         dispatch<entry_type> d{std::move(q.front()), std::nullopt};
         q.pop_front();
-        if (q.empty())
+        if (q.empty()) {
             m_ready &= ~bit(lv);
+            ready_changed();
+        }
         d.quantum = d.entry.state.slice_left();
         return d;
     }
 
+    // Brings m_top in step with m_ready (and m_epoch).
+    void ready_changed() noexcept {
+        if (m_ready == 0)
+            m_top.key = key(mlfq_max_levels, m_epoch); // no task's
+        else
+            set_top(static_cast<std::size_t>(std::countr_zero(m_ready)));
+    }
+    void set_top(std::size_t lv) noexcept {
+        level_info& l = m_levels[lv];
+        m_top = {key(static_cast<std::uint32_t>(lv), m_epoch), l.quantum, l.allotment, &l.queue};
+    }
+
     void restart(mlfq_state& s, std::size_t lv) const noexcept {
-        s.level = lv;
+        s.level = static_cast<std::uint32_t>(lv);
         s.used = 0;
         s.slice_end = std::min(m_levels[lv].quantum, m_levels[lv].allotment);
         s.epoch = m_epoch;
@@ -316,8 +337,16 @@ private:
     tick_count m_kept_on_io;
     tick_count m_boost_period;
     tick_count m_next_boost;
-    std::uint64_t m_epoch = 0;
+    std::uint32_t m_epoch = 0;
     std::uint64_t m_ready = 0;   // bit i: level i's queue is not empty
+    // The highest level that holds tasks and what a hand-over there reads:
+    // beside the counters, so that the common case reads no level's record.
+    struct {
+        std::uint64_t key = mlfq_max_levels; // level 64 of epoch 0: no task's
+        tick_count quantum = 0;
+        tick_count allotment = 0;
+        detail::ring_deque<entry_type>* queue = nullptr;
+    } m_top;
     std::vector<level_info> m_levels; // index 0: the top
 };
 

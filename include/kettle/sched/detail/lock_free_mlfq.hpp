@@ -216,15 +216,15 @@ private:
         return *m_level[i];
     }
 
-    void restart(mlfq_state& s, std::size_t lv, std::uint64_t epoch) const noexcept {
-        s.level = lv;
+    void restart(mlfq_state& s, std::size_t lv, std::uint32_t epoch) const noexcept {
+        s.level = static_cast<std::uint32_t>(lv);
         s.used = 0;
         s.slice_end = std::min(m_level[lv]->quantum, m_level[lv]->allotment);
         s.epoch = epoch;
     }
 
     // mlfq::push's rules; returns the level to queue at.
-    std::size_t place(mlfq_state& s, cause c, std::uint64_t epoch) const noexcept {
+    std::size_t place(mlfq_state& s, cause c, std::uint32_t epoch) const noexcept {
         if (c == cause::created || s.epoch != epoch || s.level >= m_levels) {
             restart(s, 0, epoch); // Rule 3, or Rule 5 for a task the driver held
             return 0;
@@ -233,7 +233,7 @@ private:
         if (c != cause::preempted && m_io_rule == mlfq_io_rule::reset_allotment)
             s.used = 0;
         if (s.used >= lv.allotment) { // Rule 4
-            restart(s, std::min(s.level + 1, m_levels - 1), epoch);
+            restart(s, std::min<std::size_t>(s.level + 1, m_levels - 1), epoch);
         } else if (c != cause::preempted || s.slice_left() <= 0) {
             s.slice_end = s.used + std::min(lv.quantum, lv.allotment - s.used);
         } // else: preempted mid-slice, resumes it (from the tail)
@@ -241,7 +241,7 @@ private:
     }
 
     dispatch<entry_type> make_dispatch(entry_type&& e) const noexcept {
-        const std::uint64_t epoch = m_epoch.load(std::memory_order_acquire);
+        const std::uint32_t epoch = m_epoch.load(std::memory_order_acquire);
         if (e.state.epoch != epoch)
             restart(e.state, 0, epoch); // queued across a boost
         const tick_count slice = e.state.slice_left();
@@ -257,7 +257,7 @@ private:
         const std::size_t mark = m_boost_mark.load(std::memory_order_relaxed);
         if (static_cast<std::ptrdiff_t>(ring(0).pop_position() - mark) < 0)
             return std::nullopt; // the top ring still holds tasks from before the boost
-        const std::uint64_t epoch = m_epoch.load(std::memory_order_relaxed);
+        const std::uint32_t epoch = m_epoch.load(std::memory_order_relaxed);
         for (; boosted != 0; boosted &= boosted - 1) {
             const std::size_t i = lowest(boosted);
             auto e = ring(i).try_pop();
@@ -304,7 +304,8 @@ private:
     // The number of boosts so far; entries carry the value current when they
     // were queued or dispatched. Incremented (acq_rel) by the thread that
     // claimed the boost, before it publishes the marks below.
-    alignas(cache_line_size) std::atomic<std::uint64_t> m_epoch{0};
+    // (32 bits, as mlfq_state::epoch: it wraps with it.)
+    alignas(cache_line_size) std::atomic<std::uint32_t> m_epoch{0};
     // Bit i set: ring i (i > 0) may still hold tasks queued before the latest
     // boost. Set (fetch_or, release, after the epoch and mark) by the boost;
     // cleared (relaxed) by pops that find those tasks gone. Read with acquire,
