@@ -4,6 +4,7 @@
 /// `kettle::mlfq`: the multi-level feedback queue of OSTEP chapter 8.
 
 #include <kettle/sched/cause.hpp>
+#include <kettle/sched/detail/own_width.hpp>
 #include <kettle/sched/detail/ring_deque.hpp>
 #include <kettle/sched/dispatch.hpp>
 #include <kettle/sched/sched_entry.hpp>
@@ -168,8 +169,12 @@ private:
             // one by one would have to wait for them.
             const tick_count slice = std::min(m_top.quantum, m_top.allotment - used);
             const mlfq_state next{s.level, s.epoch, used, used + slice};
-            d.entry = m_top.queue->rotate(std::move(d.entry.value), next);
-            d.quantum = d.entry.state.slice_left();
+            entry_type out = m_top.queue->rotate(std::move(d.entry.value), next);
+            // Field by field: the ring slot was written so one switch ago.
+            const tick_count out_used = detail::own_width(out.state.used);
+            const tick_count out_end = detail::own_width(out.state.slice_end);
+            d.entry = entry_type(std::move(out.value), {out.state.level, out.state.epoch, out_used, out_end});
+            d.quantum = out_end - out_used;
             return true;
         }
         return try_push_pop_otherwise(d, C);
