@@ -641,7 +641,7 @@ private:
         if (m_running)
             throw std::logic_error("kettle::coroutine_scheduler: run from inside its own run");
         run_scope scope(*this);
-        const std::uint64_t slices_before = m_slices;
+        std::size_t slices = 0; // a local: a counter in memory costs its switch a store-to-load wait
         for (;;) {
             if constexpr (Mode == run_mode::once)
                 housekeeping(false);
@@ -650,7 +650,7 @@ private:
                     break;
             }
             if (take_next()) {
-                run_slices<Mode == run_mode::all>();
+                run_slices<Mode == run_mode::all>(slices);
                 if constexpr (Mode == run_mode::once) {
                     if (m_error)
                         rethrow_error();
@@ -668,7 +668,7 @@ private:
             if (!idle(deadline))
                 break;
         }
-        return static_cast<std::size_t>(m_slices - slices_before);
+        return slices;
     }
 
     // Something to do between slices (see m_attention).
@@ -795,12 +795,12 @@ private:
     // task's pending nodes until it yields, finishes or has nothing left to
     // run (it is blocked).
     template <bool Chain>
-    [[gnu::always_inline]] void run_slices() {
+    [[gnu::always_inline]] void run_slices(std::size_t& slices) {
         for (;;) {
             control& x = *m_current;
             std::uint8_t over = x.m_over;
             if (over == 0) { // else cancelled while queued: it only retires
-                ++m_slices;
+                ++slices;
                 do {
                     if (x.m_resume) {
                         std::exchange(x.m_resume, nullptr).resume();
@@ -1065,7 +1065,6 @@ private:
     detail::coroutine_node_table m_table;       // tracked records -> tasks
     detail::post_node* m_running_node = nullptr; // the node being run, until its first track
     control* m_running_owner = nullptr;          // its task
-    std::uint64_t m_slices = 0;                  // slices begun
     detail::tracked_node* m_tracked = nullptr;
     std::size_t m_tracked_count = 0;
     std::exception_ptr m_error; // to be rethrown by the run in progress or the next
