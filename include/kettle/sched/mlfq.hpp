@@ -170,7 +170,8 @@ private:
             const tick_count slice = std::min(m_top.quantum, m_top.allotment - used);
             const mlfq_state next{s.level, s.epoch, used, used + slice};
             entry_type out = m_top.queue->rotate(std::move(d.entry.value), next);
-            // Field by field: the ring slot was written so one switch ago.
+            // Read field by field: the slot may have been written field by
+            // field as little as one switch ago (see own_width).
             const tick_count out_used = detail::own_width(out.state.used);
             const tick_count out_end = detail::own_width(out.state.slice_end);
             d.entry = entry_type(std::move(out.value), {out.state.level, out.state.epoch, out_used, out_end});
