@@ -732,10 +732,11 @@ private:
         if (!d)
             return false;
         if constexpr (entry_is_task) {
-            begin_slice(d->entry.value.control(), d->quantum);
+            m_quantum = d->quantum.value_or(0);
+            begin_slice(d->entry.value.control());
         } else {
             std::construct_at(&m_dispatched.d, std::move(*d));
-            begin_slice(dispatched().entry.value.control(), dispatched().quantum);
+            begin_slice(dispatched().entry.value.control());
         }
         return true;
     }
@@ -773,18 +774,27 @@ private:
             if (!try_push_pop(m_queue, d, c))
                 return false;
             x.m_over = 0;
-            begin_slice(d.entry.value.control(), d.quantum);
+            m_quantum = d.quantum.value_or(0);
+            begin_slice(d.entry.value.control());
         } else {
             if (!try_push_pop(m_queue, dispatched(), c))
                 return false;
             x.m_over = 0;
-            begin_slice(dispatched().entry.value.control(), dispatched().quantum);
+            begin_slice(dispatched().entry.value.control());
         }
         return true;
     }
 
-    [[gnu::always_inline]] void begin_slice(control& x, const std::optional<tick_count>& quantum) noexcept {
-        m_quantum = quantum ? *quantum : 0;
+    // The quantum of the slice: 0 for none. (A dispatch held in m_dispatched
+    // keeps its own; copying it to a member would cost a load and a store.)
+    [[nodiscard]] tick_count slice_quantum() const noexcept {
+        if constexpr (entry_is_task)
+            return m_quantum;
+        else
+            return m_dispatched.d.quantum.value_or(0);
+    }
+
+    [[gnu::always_inline]] void begin_slice(control& x) noexcept {
         m_slice_start = m_tick_now;
         m_changed = false;
         m_current = &x;
@@ -799,22 +809,40 @@ private:
         for (;;) {
             control& x = *m_current;
             std::uint8_t over = x.m_over;
-            if (over == 0) { // else cancelled while queued: it only retires
+            // The common slice, one resumption that ends in a yield, laid
+            // out as a straight line: a taken branch ends the CPU's fetch
+            // block, and two fewer of them per switch took a FIFO round
+            // trip from 7.7 to 7.0 ns.
+            if ((over == 0) & (x.m_resume != nullptr)) [[likely]] {
                 ++slices;
-                do {
-                    if (x.m_resume) {
-                        std::exchange(x.m_resume, nullptr).resume();
-                    } else if (detail::post_node* n = x.m_pending.pop()) {
-                        run_node(&x, n);
-                    } else {
-                        break; // blocked
-                    }
-                    over = x.m_over;
-                } while (over == 0);
+                std::exchange(x.m_resume, nullptr).resume();
+                over = x.m_over;
+                if (over == 0) [[unlikely]]
+                    over = run_rest_of_slice(x);
+            } else if (over == 0) { // else cancelled while queued: it only retires
+                ++slices;
+                over = run_rest_of_slice(x);
             }
             if (!end_slice<Chain>(x, over))
                 return;
         }
+    }
+
+    // The slice of `x` goes on: its pending nodes run until it yields,
+    // finishes or blocks; its m_over then.
+    [[gnu::always_inline]] std::uint8_t run_rest_of_slice(control& x) {
+        std::uint8_t over = 0;
+        do {
+            if (x.m_resume) {
+                std::exchange(x.m_resume, nullptr).resume();
+            } else if (detail::post_node* n = x.m_pending.pop()) {
+                run_node(&x, n);
+            } else {
+                break; // blocked
+            }
+            over = x.m_over;
+        } while (over == 0);
+        return over;
     }
 
     // Ends the running slice: counts it towards the next clock sample,
@@ -913,7 +941,7 @@ private:
             sample();
             m_current = x;
         }
-        if (m_quantum != 0 && m_tick_now - m_slice_start >= m_quantum)
+        if (const tick_count q = slice_quantum(); q != 0 && m_tick_now - m_slice_start >= q)
             return true;
         if (m_changed) {
             m_changed = false;
@@ -1039,7 +1067,7 @@ private:
     };
     struct no_slot {};
     [[no_unique_address]] std::conditional_t<entry_is_task, no_slot, running_slot> m_dispatched;
-    tick_count m_quantum = 0;          // of the running dispatch; 0: none
+    tick_count m_quantum = 0;          // of the running dispatch when its entry is the task; 0: none
     tick_count m_tick_now = 0;         // as last sampled
     typename Clock::time_point m_epoch{};
     // Apart from m_quantum, so that the two stores of every dispatch stay

@@ -163,7 +163,7 @@ private:
         const tick_count used = C == cause::preempted ? s.used : s.used & m_kept_on_io;
         // One test for "no boost since it ran, and its level is the top".
         if (key(s.level, s.epoch) == m_top.key && used < m_top.allotment &&
-            !(C == cause::preempted && s.slice_left() > 0)) {
+            !(C == cause::preempted && s.slice_left() > 0)) [[likely]] {
             // The queued entry is made whole from its parts, not updated in
             // place and then copied: a copy that read fields just written
             // one by one would have to wait for them.
