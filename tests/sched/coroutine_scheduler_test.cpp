@@ -697,6 +697,17 @@ TEST_CASE("coroutine_scheduler: a detached task's exception is rethrown by run",
         auto h = sched.spawn(failing());
     }
     REQUIRE_THROWS_AS(sched.run(), std::runtime_error);
+
+    // run_for rethrows it too when its deadline passes in the failing slice.
+    auto fails_at_once = [](bool fail) -> kettle::task<void> {
+        if (fail)
+            throw std::runtime_error("at once");
+        co_return;
+    };
+    sched.spawn_detached(fails_at_once(true));
+    REQUIRE_THROWS_AS(sched.run_for(0ms), std::runtime_error);
+    REQUIRE(sched.tasks() == 0);
+    REQUIRE(sched.run_for(0ms) == 0); // nothing was left pending
 }
 
 // ---- cancellation and destruction ------------------------------------------------------------

@@ -652,8 +652,6 @@ private:
             if (take_next()) {
                 run_slices<Mode == run_mode::all>(slices);
                 if constexpr (Mode == run_mode::once) {
-                    if (m_error)
-                        rethrow_error();
                     break;
                 } else if constexpr (Mode == run_mode::until) {
                     if (std::chrono::steady_clock::now() >= deadline)
@@ -668,6 +666,10 @@ private:
             if (!idle(deadline))
                 break;
         }
+        // A run never returns normally with an error kept for it: a deadline
+        // or an idle wake can end the loop before attend() would see it.
+        if (m_error) [[unlikely]]
+            rethrow_error();
         return slices;
     }
 
