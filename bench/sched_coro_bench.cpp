@@ -18,6 +18,15 @@
 //   yield/noswitch         co_await kettle::yield() that does not switch
 //   yield/noswitch_clock   the same, reading the steady clock at every yield
 //   yield/call             baseline: a non-inlined function call per iteration
+//   slice/sequential       the course's trade-off, baseline: the CPU-bound work
+//                          of the runs below, done in a plain loop
+//   slice/<policy>/<slice> two CPU-bound tasks (4 ms of work each, a yield
+//                          every 5 us) and an interactive one (sleeps 200 us,
+//                          again and again) under that policy and slice length:
+//                          time until the CPU-bound work is done (throughput),
+//                          and counters: slices dispatched, and the
+//                          interactive task's response (from the end of its
+//                          sleep until it runs), average and 99th percentile
 //
 // Each iteration of switch/* is one round trip: two switches.
 //
@@ -38,6 +47,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <coroutine>
@@ -47,7 +57,9 @@
 #include <cstring>
 #include <exception>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -315,6 +327,127 @@ void yield_call(benchmark::State& state) {
     benchmark::DoNotOptimize(n);
 }
 
+// ---- (e) the slice trade-off: throughput and response against the slice length -----------
+
+constexpr auto slice_tick = 10us;
+constexpr int slice_cpu_tasks = 2;
+constexpr int slice_chunks = 800; // per CPU-bound task, about 5 us each
+constexpr auto slice_chunk = 5us;
+constexpr auto slice_io_wait = 200us;
+
+using steady = std::chrono::steady_clock;
+
+volatile std::uint64_t g_burn_sink;
+
+// Arithmetic that the optimiser cannot drop.
+[[gnu::noinline]] void burn(long iterations) {
+    std::uint64_t x = g_burn_sink;
+    for (long i = 0; i < iterations; ++i)
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    g_burn_sink = x;
+}
+
+// Iterations of burn() that take about one chunk on this machine.
+long chunk_iterations() {
+    static const long iterations = [] {
+        long n = 1000;
+        for (;;) {
+            const auto start = steady::now();
+            burn(n);
+            const auto took = steady::now() - start;
+            if (took >= 2ms)
+                return std::max(1L, static_cast<long>(static_cast<double>(n) * slice_chunk / took));
+            n *= 2;
+        }
+    }();
+    return iterations;
+}
+
+struct slice_run {
+    int cpu_left = slice_cpu_tasks;
+    steady::time_point cpu_done{};
+    std::vector<double>* responses_us; // of every run of the benchmark
+};
+
+kettle::task<void> slice_cpu(slice_run& r, long iterations) {
+    for (int i = 0; i < slice_chunks; ++i) {
+        burn(iterations);
+        co_await kettle::yield();
+    }
+    if (--r.cpu_left == 0)
+        r.cpu_done = steady::now();
+}
+
+template <class Sched>
+kettle::task<void> slice_interactive(Sched& sched, slice_run& r) {
+    while (r.cpu_left > 0) {
+        const auto ready_at = steady::now() + slice_io_wait;
+        co_await sched.sleep_until(ready_at);
+        // Only a wait behind CPU-bound work: a wake into an idle scheduler
+        // measures the loop's sleep (whole milliseconds), not the slices.
+        if (r.cpu_left > 0 || ready_at < r.cpu_done)
+            r.responses_us->push_back(std::chrono::duration<double, std::micro>(steady::now() - ready_at).count());
+    }
+}
+
+void slice_sequential(benchmark::State& state) {
+    const long iterations = chunk_iterations();
+    for (auto _ : state) {
+        const auto start = steady::now();
+        for (int t = 0; t < slice_cpu_tasks; ++t)
+            for (int i = 0; i < slice_chunks; ++i)
+                burn(iterations);
+        state.SetIterationTime(std::chrono::duration<double>(steady::now() - start).count());
+    }
+}
+
+template <class Policy, class Settings>
+void slice_tradeoff(benchmark::State& state, Settings policy_settings) {
+    const long iterations = chunk_iterations();
+    double slices = 0;
+    std::vector<double> responses_us;
+    responses_us.reserve(1 << 16);
+    for (auto _ : state) {
+        kettle::coroutine_scheduler<Policy> sched({.tick = slice_tick}, policy_settings);
+        slice_run r{.responses_us = &responses_us};
+        const auto start = steady::now();
+        // The interactive task first: it starts its first sleep before any
+        // CPU-bound slice, so that even one slice of 10 ms keeps it waiting.
+        sched.spawn_detached(slice_interactive(sched, r));
+        for (int t = 0; t < slice_cpu_tasks; ++t)
+            sched.spawn_detached(slice_cpu(r, iterations));
+        slices += static_cast<double>(sched.run()); // the interactive task's last sleep is not timed
+        state.SetIterationTime(std::chrono::duration<double>(r.cpu_done - start).count());
+    }
+    state.counters["slices"] = benchmark::Counter(slices, benchmark::Counter::kAvgIterations);
+    if (responses_us.empty())
+        return;
+    // The 99th percentile, not the maximum: the worst of thousands is the
+    // odd millisecond in which the machine ran something else.
+    double sum = 0;
+    for (const double r : responses_us)
+        sum += r;
+    state.counters["resp_avg_us"] = sum / static_cast<double>(responses_us.size());
+    const auto p99 = responses_us.begin() + static_cast<std::ptrdiff_t>(responses_us.size() * 99 / 100);
+    std::nth_element(responses_us.begin(), p99, responses_us.end());
+    state.counters["resp_p99_us"] = *p99;
+}
+
+void register_slice_benchmarks() {
+    benchmark::RegisterBenchmark("slice/sequential", slice_sequential)->UseManualTime()->Unit(benchmark::kMillisecond);
+    for (const kettle::tick_count quantum : {1, 10, 100, 1000}) {
+        const std::string name = "slice/round_robin/" + std::to_string(quantum * slice_tick.count()) + "us";
+        benchmark::RegisterBenchmark(name.c_str(), [quantum](benchmark::State& state) {
+            slice_tradeoff<kettle::round_robin<coroutine_ref>>(state, kettle::round_robin_settings{.quantum = quantum});
+        })->UseManualTime()->Unit(benchmark::kMillisecond);
+    }
+    // 100 us on top, doubling per level; everyone back on top every 10 ms.
+    benchmark::RegisterBenchmark("slice/mlfq/100-200-400us", [](benchmark::State& state) {
+        slice_tradeoff<kettle::mlfq<coroutine_ref>>(
+            state, kettle::mlfq_settings{.levels = 3, .base_quantum = 10, .boost_period = 1000});
+    })->UseManualTime()->Unit(benchmark::kMillisecond);
+}
+
 } // namespace
 
 BENCHMARK(switch_bare)->Name("switch/bare");
@@ -334,6 +467,7 @@ BENCHMARK(yield_noswitch_clock)->Name("yield/noswitch_clock");
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "--switch-instructions") == 0)
         return switch_instructions_main();
+    register_slice_benchmarks();
     kettle_bench::ratio_reporter reporter;
     reporter.add_ratio("switch/fcfs", "switch/bare", "yield+switch, fcfs / bare resume (target <= 3)");
     reporter.add_ratio("switch/round_robin", "switch/bare", "yield+switch, round_robin / bare (target <= 3)");
@@ -345,5 +479,9 @@ int main(int argc, char** argv) {
     reporter.add_ratio("spawn/joinable", "spawn/bare", "spawn+complete+get / create+run by hand");
     reporter.add_ratio("yield/noswitch", "yield/call", "yield without switch / function call");
     reporter.add_ratio("yield/noswitch_clock", "yield/call", "same, clock read per yield / function call");
+    for (const char* slice : {"round_robin/10us", "round_robin/100us", "round_robin/1000us", "round_robin/10000us",
+                              "mlfq/100-200-400us"})
+        reporter.add_ratio(std::string("slice/") + slice, "slice/sequential",
+                           std::string("slice ") + slice + ", time / no scheduler");
     return kettle_bench::run_with_ratios(argc, argv, reporter);
 }

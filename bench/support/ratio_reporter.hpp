@@ -31,8 +31,9 @@ public:
             if (run.run_type != Run::RT_Iteration && !median)
                 continue;
             std::string name = run.run_name.str();
-            if (const auto at = name.find("/real_time"); at != std::string::npos)
-                name.erase(at);
+            for (const char* suffix : {"/real_time", "/manual_time"})
+                if (const auto at = name.find(suffix); at != std::string::npos)
+                    name.erase(at);
             if (median || !m_median.contains(name))
                 m_seconds[name] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
             if (median) {
