@@ -8,6 +8,16 @@
 //                               locking policy (the price of the lock alone)
 //   policy/<name>/<depth>       pop, charge one tick, push back as preempted,
 //                               with 1,000 or 1,000,000 tasks queued
+//   wake/<queue>/<consumers>    one producer pushes ints one at a time, each
+//                               once the one before was taken, to 1, 2 or 4
+//                               threads sleeping in a blocking pop: time per
+//                               item. <queue>: run_queue<fcfs<int>,
+//                               mutex> (pop()), or the textbook by hand
+//                               (cv_queue: a deque under a std::mutex, a
+//                               condition variable signalled once per push),
+//                               with the context switches per item (getrusage:
+//                               threads put to sleep and woken, a count the
+//                               machine's noise moves less than the time)
 //
 // `sched_bench --zero-cost` runs each zero-cost body once, 100,000 rounds,
 // for tools/check-zero-cost to count instructions under callgrind.
@@ -28,13 +38,20 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <sys/resource.h>
 
 namespace {
 
@@ -161,6 +178,83 @@ void bench_policy(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 
+// ---- blocking pops: waking the consumers ----------------------------------------------
+
+// The blocking queue one writes by hand: a deque under a mutex, and a
+// condition variable signalled once per push.
+class cv_queue {
+public:
+    void push(int v) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_items.push_back(v);
+        }
+        m_cv.notify_one();
+    }
+    int pop() {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return !m_items.empty(); });
+        const int v = m_items.front();
+        m_items.pop_front();
+        return v;
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::deque<int> m_items;
+};
+
+void wake_push(cv_queue& q, int v) { q.push(v); }
+int wake_pop(cv_queue& q) { return q.pop(); }
+void wake_push(fifo_queue<kettle::mutex>& q, int v) { q.push(v); }
+int wake_pop(fifo_queue<kettle::mutex>& q) { return q.pop()->entry.value; }
+
+constexpr int wake_items = 2000;
+
+// Voluntary and involuntary context switches of the whole process so far.
+long context_switches() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_nvcsw + u.ru_nivcsw;
+}
+
+template <class Queue>
+void bench_wake(benchmark::State& state) {
+    const auto consumers = static_cast<int>(state.range(0));
+    const long switches_before = context_switches();
+    for (auto _ : state) {
+        Queue q;
+        std::atomic<long> sum{0};
+        std::atomic<int> taken{0};
+        std::vector<std::thread> threads;
+        for (int c = 0; c < consumers; ++c)
+            threads.emplace_back([&] {
+                long mine = 0;
+                for (int v; (v = wake_pop(q)) >= 0;) {
+                    mine += v;
+                    taken.fetch_add(1, std::memory_order_release);
+                }
+                sum += mine;
+            });
+        for (int i = 0; i < wake_items; ++i) {
+            wake_push(q, i);
+            // Every consumer is asleep, or on its way there, at each push.
+            while (taken.load(std::memory_order_acquire) <= i)
+                std::this_thread::yield();
+        }
+        for (int c = 0; c < consumers; ++c)
+            wake_push(q, -1); // one end marker per consumer
+        for (auto& t : threads)
+            t.join();
+        if (sum != static_cast<long>(wake_items) * (wake_items - 1) / 2)
+            std::abort(); // every item taken exactly once
+    }
+    state.SetItemsProcessed(state.iterations() * wake_items);
+    state.counters["switches/item"] = static_cast<double>(context_switches() - switches_before) /
+                                      static_cast<double>(state.iterations() * wake_items);
+}
+
 int zero_cost_main() {
     constexpr int rounds = 100000;
     hand_ring ring;
@@ -223,6 +317,14 @@ int main(int argc, char** argv) {
         if (std::strcmp(p.name, "fcfs") != 0)
             reporter.add_ratio(base + "/1000/1000", "policy/fcfs/1000/1000",
                                std::string(p.name) + " / fcfs, 1k queued");
+    }
+    for (const int consumers : {1, 2, 4}) {
+        const std::string n = std::to_string(consumers);
+        RegisterBenchmark(("wake/run_queue/" + n).c_str(), bench_wake<fifo_queue<kettle::mutex>>)
+            ->Arg(consumers)->UseRealTime();
+        RegisterBenchmark(("wake/cv_queue/" + n).c_str(), bench_wake<cv_queue>)->Arg(consumers)->UseRealTime();
+        reporter.add_ratio("wake/run_queue/" + n + "/" + n, "wake/cv_queue/" + n + "/" + n,
+                           "blocking pop, " + n + " consumers: run_queue / by hand");
     }
     return kettle_bench::run_with_ratios(argc, argv, reporter);
 }

@@ -17,6 +17,7 @@
 #include "../support/catch.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <thread>
 #include <vector>
@@ -114,4 +115,82 @@ TEMPLATE_TEST_CASE("run_queue stress: keyed policies under the locks", "[sched][
         kettle::run_queue<kettle::priority<int>, TestType> q(kettle::bounded{64});
         deliver_everything(q);
     }
+}
+
+namespace {
+
+// A push wakes one sleeping consumer, not all: with several asleep, each
+// handed-over task must still reach one of them. Tasks go one at a time,
+// each once the one before was taken, so that every consumer is asleep (or
+// falling asleep) at every push; a lost wake-up leaves a task in the queue
+// with every consumer asleep, which the producer sees as a stall.
+template <class Queue>
+int stalls_handing_over_to_sleepers(Queue& q) {
+    constexpr int sleepers = 4;
+    constexpr int handovers = 1000;
+    std::atomic<int> taken{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < sleepers; ++c)
+        threads.emplace_back([&] {
+            while (q.pop())
+                taken.fetch_add(1);
+        });
+    int stalls = 0;
+    for (int i = 0; i < handovers && stalls == 0; ++i) {
+        q.push(i);
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (taken.load() <= i) {
+            if (std::chrono::steady_clock::now() > give_up) {
+                ++stalls;
+                break;
+            }
+            std::this_thread::yield();
+        }
+    }
+    q.close();
+    for (auto& t : threads)
+        t.join();
+    return stalls;
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("run_queue stress: each push reaches one of many sleeping consumers",
+                   "[sched][run_queue][stress]", kettle::mutex, kettle::spin, kettle::lock_free) {
+    kettle::run_queue<kettle::fcfs<int>, TestType> q(kettle::bounded{8});
+    REQUIRE(stalls_handing_over_to_sleepers(q) == 0);
+    REQUIRE(q.empty());
+}
+
+TEMPLATE_TEST_CASE("run_queue stress: each pop frees room for one of many blocked producers",
+                   "[sched][run_queue][stress]", kettle::mutex, kettle::spin, kettle::lock_free) {
+    // Capacity 1 (the lock-free rings round it up to 2): producers block in
+    // push for almost every task, and each pop wakes one of them.
+    constexpr int blocked_producers = 4;
+    constexpr int per_producer = 250;
+    kettle::run_queue<kettle::fcfs<int>, TestType> q(kettle::bounded{1});
+    std::vector<std::thread> threads;
+    for (int p = 0; p < blocked_producers; ++p)
+        threads.emplace_back([&q, p] {
+            for (int i = 0; i < per_producer; ++i)
+                q.push(kettle::sync_blocking, kettle::sched_entry<int>(p * per_producer + i), cause::created);
+        });
+    std::vector<int> seen(blocked_producers * per_producer);
+    int stalls = 0;
+    for (int n = 0; n < blocked_producers * per_producer; ++n) {
+        auto d = q.pop_for(std::chrono::seconds(10)); // a lost wake-up leaves every producer asleep
+        if (!d || !*d) {
+            ++stalls;
+            break;
+        }
+        ++seen[static_cast<std::size_t>((*d)->entry.value)];
+    }
+    q.close();
+    for (auto& t : threads)
+        t.join();
+    REQUIRE(stalls == 0);
+    int wrong = 0;
+    for (const int s : seen)
+        wrong += s != 1;
+    REQUIRE(wrong == 0);
 }

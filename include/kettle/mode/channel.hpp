@@ -88,7 +88,7 @@ public:
             m_slots[(m_head + m_size) % m_slots.size()].emplace(std::move(value));
             ++m_size;
         }
-        m_not_empty.notify_all_after_unlock(); // our state is under m_mutex
+        m_not_empty.notify_one_after_unlock(); // our state is under m_mutex; one element, one waiter
         return true;
     }
     [[nodiscard]] bool try_push(const T& value) {
@@ -109,7 +109,7 @@ public:
             m_head = (m_head + 1) % m_slots.size();
             --m_size;
         }
-        m_not_full.notify_all_after_unlock();
+        m_not_full.notify_one_after_unlock();
         return out;
     }
 

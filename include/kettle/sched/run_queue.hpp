@@ -291,11 +291,12 @@ public:
 private:
     static constexpr bool closes_in_core = requires(core_type& c) { c.close(); };
 
+    // One element pushed or one slot freed: one waiter can use it.
     static void notify(detail::wait_list& list) noexcept {
         if constexpr (requires { core_type::ordered_by_lock; })
-            list.notify_all_after_unlock();
+            list.notify_one_after_unlock();
         else
-            list.notify_all();
+            list.notify_one();
     }
 
     static std::size_t checked(std::size_t capacity) {
@@ -306,8 +307,8 @@ private:
 
     core_type m_core;
     std::atomic<bool> m_closed{false}; // false -> true once, by close()
-    [[no_unique_address]] wait_list_type m_not_empty; // notified after every push
-    [[no_unique_address]] wait_list_type m_not_full;  // notified after every pop
+    [[no_unique_address]] wait_list_type m_not_empty; // notified (one sleeper) after every push
+    [[no_unique_address]] wait_list_type m_not_full;  // notified (one sleeper) after every pop
 };
 
 } // namespace kettle

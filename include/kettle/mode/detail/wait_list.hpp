@@ -116,14 +116,36 @@ public:
     /// and notifies (and unlinks) every armed waiter, on the calling thread.
     void notify_all() noexcept {
         fence_before_reading(m_interest);
-        notify_all_after_unlock();
+        notify<true>();
     }
 
     /// As `notify_all`, without the fence, for state guarded by a lock that
     /// waiters also take to check it: call after releasing that lock. The
     /// lock orders a waiter's snapshot (taken before it locks) before our
     /// read of the interest count, or our change before its check.
-    void notify_all_after_unlock() noexcept {
+    void notify_all_after_unlock() noexcept { notify<true>(); }
+
+    /// As `notify_all`, for a change that one waiter uses up (an element
+    /// pushed, a slot freed): wakes one sleeping thread, not all of them, so
+    /// that threads blocked on a queue do not all wake for each element.
+    /// Armed asynchronous waiters are still all notified: one may be
+    /// cancelled before it looks, and would not pass its turn on.
+    ///
+    /// No change is missed: every sleeper's predicate is the version, so the
+    /// thread woken (or one that wakes spuriously, or at its deadline) sees
+    /// the change and makes an attempt; the others sleep on until a later
+    /// notify, and a thread whose snapshot is newer than this change made
+    /// its attempt after the change.
+    void notify_one() noexcept {
+        fence_before_reading(m_interest);
+        notify<false>();
+    }
+    /// `notify_one` for lock-guarded state; see `notify_all_after_unlock`.
+    void notify_one_after_unlock() noexcept { notify<false>(); }
+
+private:
+    template <bool All>
+    void notify() noexcept {
         if (m_interest.load(std::memory_order_relaxed) == 0)
             return;
         // seq_cst on m_version, m_sleepers and m_armed: a waiter publishes
@@ -131,8 +153,11 @@ public:
         // version and then read the counts. One of the two sees the other.
         m_version.fetch_add(1, std::memory_order_seq_cst);
         if (m_sleepers.load(std::memory_order_seq_cst) != 0) {
-            { std::lock_guard lock(m_mutex); }
-            m_cv.notify_all();
+            { std::lock_guard lock(m_mutex); } // a sleeper is in m_cv.wait, or sees the version
+            if constexpr (All)
+                m_cv.notify_all();
+            else
+                m_cv.notify_one();
         }
         if (m_armed.load(std::memory_order_seq_cst) != 0) {
             std::lock_guard lock(m_mutex);
@@ -141,7 +166,6 @@ public:
         }
     }
 
-private:
     void wait(std::uint32_t seen) const {
         m_sleepers.fetch_add(1, std::memory_order_seq_cst);
         {
@@ -206,7 +230,7 @@ private:
 
     mutable std::mutex m_mutex;
     mutable std::condition_variable m_cv;
-    std::atomic<std::uint32_t> m_version{0};          // bumped by every notify_all
+    std::atomic<std::uint32_t> m_version{0};          // bumped by every notify
     mutable std::atomic<std::uint32_t> m_sleepers{0}; // threads inside wait / wait_until
     mutable std::atomic<std::uint32_t> m_armed{0};    // linked waiters (changed under m_mutex)
     mutable std::atomic<std::uint32_t> m_interest{0}; // attached tokens + linked waiters
