@@ -264,3 +264,13 @@ TEST_CASE("mlfq: a boost that cannot get the memory it needs changes nothing", "
     for (const auto& [value, times] : seen)
         REQUIRE(times == 1);
 }
+
+TEST_CASE("mlfq: a boost period no longer than a switch still makes progress", "[sched][mlfq]") {
+    // Every boost puts the waiting job level with the running one; each
+    // dispatch still runs a tick before it can be preempted.
+    auto s = book(2);
+    const auto r = kettle::simulate({{0, 30}, {0, 30}}, kettle::mlfq<task>(s), {.switch_cost = 2, .max_ticks = 100'000});
+    REQUIRE(r.jobs[0].completion > 0);
+    REQUIRE(r.jobs[1].completion > 0);
+    REQUIRE(static_cast<kettle::tick_count>(r.timeline.size()) == 60 + r.switch_ticks);
+}

@@ -7,6 +7,7 @@
 #include "../support/catch.hpp"
 
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 using task = kettle::sim_task;
@@ -47,4 +48,14 @@ TEST_CASE("simulator: rejects bad workloads", "[sched][simulator]") {
     REQUIRE_THROWS_AS(kettle::simulate({{0, 30}}, kettle::fcfs<task>(), {.max_ticks = 10}),
                       std::runtime_error);
     REQUIRE(kettle::simulate(std::vector<kettle::sim_job>{}, kettle::fcfs<task>()).makespan() == 0);
+    // A job that cannot finish in max_ticks is refused before the run, not
+    // after ticking through the idle time up to its arrival.
+    std::string message;
+    try {
+        static_cast<void>(kettle::simulate({{1'000'000'000'000, 5}}, kettle::fcfs<task>()));
+    } catch (const std::runtime_error& e) {
+        message = e.what();
+    }
+    REQUIRE(message.find("cannot finish") != std::string::npos);
+    REQUIRE(kettle::simulate({{5, 5}}, kettle::fcfs<task>(), {.max_ticks = 10}).jobs[0].completion == 10);
 }

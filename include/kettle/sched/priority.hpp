@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -54,9 +55,14 @@ struct priority_settings {
     /// disables aging. Aging is continuous: a task that became ready at `e`
     /// with priority `p` ranks as `p - (now - e) / aging_interval` (exact, not
     /// rounded), so long waiters eventually beat any newcomer. Must be >= 0.
+    /// (Ranks are kept as `p * aging_interval + e`, saturating at the limits
+    /// of `std::int64_t`: priorities that far out rank as the extreme.)
     tick_count aging_interval = 0;
-    /// Whether a more urgent ready task takes the CPU from a running one
-    /// (`preempts`). The running task does not age.
+    /// Whether a ready task that is at least one whole level more urgent
+    /// takes the CPU from a running one (`preempts`). The running task does
+    /// not age, so with aging a waiter of the same priority takes over after
+    /// waiting `aging_interval` ticks: equals share the CPU in turns of that
+    /// length, never a tick at a time.
     bool preemptive = true;
 };
 
@@ -107,9 +113,16 @@ public:
     }
 
     [[nodiscard]] bool preempts(const entry_type& running) const {
-        // The running task ranks as if it had become ready just now.
-        return m_settings.preemptive && !m_heap.empty() &&
-               m_heap.min().key < rank(base(running), m_now);
+        if (!m_settings.preemptive || m_heap.empty())
+            return false;
+        // The running task ranks as if it had become ready just now; a
+        // waiter must beat that by a whole level (p_w - waited/I <= p_r - 1),
+        // or two equals would trade the CPU at every tick: a part of a level
+        // is gained by waiting one tick.
+        const std::int64_t waiter = m_heap.min().key;
+        const std::int64_t mine = rank(base(running), m_now);
+        return waiter < mine && (m_settings.aging_interval == 0 ||
+                                 waiter <= saturating_add(mine, -m_settings.aging_interval));
     }
     void charge(entry_type&, tick_count) noexcept {}
     void advance_to(tick_count now) noexcept { m_now = now; }
@@ -124,7 +137,26 @@ private:
     // With aging, p - (now - e)/I compares like p*I + e (multiply by I, drop
     // the common `now`): a key that never changes while the task waits.
     std::int64_t rank(std::int64_t p, tick_count ready_at) const noexcept {
-        return m_settings.aging_interval == 0 ? p : p * m_settings.aging_interval + ready_at;
+        const std::int64_t i = m_settings.aging_interval;
+        return i == 0 ? p : saturating_add(saturating_multiply(p, i), ready_at);
+    }
+
+    static constexpr std::int64_t key_max = std::numeric_limits<std::int64_t>::max();
+    static constexpr std::int64_t key_min = std::numeric_limits<std::int64_t>::min();
+    static constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+        if (b > 0 && a > key_max - b)
+            return key_max;
+        if (b < 0 && a < key_min - b)
+            return key_min;
+        return a + b;
+    }
+    // b > 0
+    static constexpr std::int64_t saturating_multiply(std::int64_t a, std::int64_t b) noexcept {
+        if (a > key_max / b)
+            return key_max;
+        if (a < key_min / b)
+            return key_min;
+        return a * b;
     }
 
     priority_settings m_settings;

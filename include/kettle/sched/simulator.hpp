@@ -65,17 +65,24 @@ struct sim_options {
 /// Runs `jobs` under `policy` from tick 0 until every job completed.
 ///
 /// Each tick t, in this order:
-/// 1. `policy.advance_to(t)`; if a job is running (not switching) and
+/// 1. `policy.advance_to(t)`; if a job is running (it has run a tick since
+///    its dispatch: not switching, nor just switched in) and
 ///    `preempts(running)`, it is charged and pushed back (`preempted`);
 /// 2. jobs arriving at t are pushed (`created`) in workload order, then jobs
 ///    whose I/O ends at t (`woken`) in the order their I/O started;
-/// 3. the running job is preempted if `preempts(running)` now says so;
+/// 3. the running job is preempted if `preempts(running)` now says so (the
+///    same condition);
 /// 4. if the CPU is free, `pop()` chooses the next job; dispatching a job
 ///    other than the one that last ran counts a switch and costs
 ///    `switch_cost` ticks;
 /// 5. tick t executes (a switch tick, a tick of the job, or idle);
 /// 6. at t+1 the job completes, or starts an I/O, or (its quantum used up)
 ///    is charged and pushed back (`preempted`) - before anything arrives at t+1.
+///
+/// A job switched in runs at least one tick before it can be preempted, as a
+/// task does until the next timer interrupt: otherwise a policy whose
+/// preemption test turns true while a switch is paid (an aging or boost
+/// period no longer than `switch_cost`) would switch forever.
 ///
 /// Throws std::invalid_argument for an invalid workload or options, and
 /// std::runtime_error if the policy returns nothing while holding jobs or the
@@ -86,10 +93,15 @@ sim_report simulate(std::span<const sim_job> jobs, Policy policy, const sim_opti
     using entry_type = typename Policy::entry_type;
     if (options.switch_cost < 0 || options.max_ticks <= 0)
         throw std::invalid_argument("kettle::simulate: switch_cost must be >= 0, max_ticks > 0");
-    for (const sim_job& j : jobs)
+    for (const sim_job& j : jobs) {
         if (j.arrival < 0 || j.burst <= 0 || j.io.every < 0 || j.io.duration < 0 || j.weight == 0)
             throw std::invalid_argument("kettle::simulate: every job needs arrival >= 0, "
                                         "burst > 0, I/O every/duration >= 0 and weight > 0");
+        // Said now, not after ticking through every idle tick up to it.
+        if (j.arrival > options.max_ticks - j.burst)
+            throw std::runtime_error("kettle::simulate: the workload cannot finish in max_ticks "
+                                     "(a job's arrival + burst is later)");
+    }
 
     const std::size_t n = jobs.size();
     sim_report report;
@@ -128,7 +140,7 @@ sim_report simulate(std::span<const sim_job> jobs, Policy policy, const sim_opti
         running.clear();
     };
     auto check_preemption = [&] {
-        if (!running.empty() && switch_left == 0 && policy.preempts(running.front()))
+        if (!running.empty() && ran > 0 && policy.preempts(running.front()))
             requeue(cause::preempted);
     };
 
