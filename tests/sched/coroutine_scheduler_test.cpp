@@ -305,6 +305,10 @@ TEST_CASE("coroutine_scheduler: priority and fair share run", "[sched][coroutine
         std::string log;
         sched.spawn_detached(hand_over('x', 3, log), {.weight = 1});
         sched.spawn_detached(hand_over('y', 3, log), {.weight = 2});
+        // A weight of 0 is refused at spawn; the task is not queued.
+        REQUIRE_THROWS_AS(sched.spawn_detached(hand_over('z', 3, log), {.weight = 0}), std::invalid_argument);
+        REQUIRE_THROWS_AS(sched.spawn(hand_over('z', 3, log), {.weight = 0}), std::invalid_argument);
+        REQUIRE(sched.tasks() == 2);
         sched.run();
         REQUIRE(log.size() == 6);
     }

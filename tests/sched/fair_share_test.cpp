@@ -4,6 +4,7 @@
 
 #include "../support/catch.hpp"
 
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -33,6 +34,22 @@ TEST_CASE("fair_share: least virtual runtime first", "[sched][fair]") {
     auto c = p.pop();
     REQUIRE(c->entry.value == 3);
     REQUIRE(c->entry.state.vruntime == 3 * kettle::fair_share_scale);
+}
+
+TEST_CASE("fair_share: a weight of 0 is refused", "[sched][fair]") {
+    struct weighted {
+        std::uint64_t w;
+        [[nodiscard]] std::uint64_t weight() const noexcept { return w; }
+    };
+    kettle::fair_share<weighted> p;
+    using entry = kettle::fair_share<weighted>::entry_type;
+    REQUIRE_THROWS_AS(p.push(entry(weighted{0}), cause::created), std::invalid_argument);
+    REQUIRE(p.empty());
+    p.push(entry(weighted{2}), cause::created);
+    auto d = p.pop();
+    d->entry.value.w = 0; // dropped to 0 while it ran: charged as weight 1, no division by zero
+    p.charge(d->entry, 2);
+    REQUIRE(d->entry.state.vruntime == 2 * kettle::fair_share_scale);
 }
 
 TEST_CASE("fair_share: CPU in proportion to weight", "[sched][fair]") {

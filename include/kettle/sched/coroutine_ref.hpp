@@ -18,7 +18,8 @@ struct spawn_options {
     tick_count length = 1;
     /// Smaller is more urgent (`kettle::priority`).
     std::int64_t priority = 0;
-    /// Share of the CPU under `fair_share`. Must be positive there.
+    /// Share of the CPU under `fair_share`, which refuses 0 (`spawn` then
+    /// throws std::invalid_argument).
     std::uint64_t weight = 1;
 };
 

@@ -92,8 +92,11 @@ public:
             throw std::invalid_argument("kettle::fair_share: the slice must be positive");
     }
 
-    /// Precondition: the task's weight is positive.
+    /// Throws std::invalid_argument, queueing nothing, when the task's
+    /// weight is 0 (it could get no share at all).
     void push(entry_type e, cause c) {
+        if (std::invoke(m_proj, e.value) == 0)
+            throw std::invalid_argument("kettle::fair_share: a task's weight must be positive");
         const std::uint64_t key = arrive(e, c);
         m_heap.push(key, std::move(e));
     }
@@ -115,9 +118,10 @@ public:
 
     [[nodiscard]] bool preempts(const entry_type&) const noexcept { return false; }
 
+    /// A weight that dropped to 0 after the task's push counts as 1.
     void charge(entry_type& e, tick_count ran) noexcept(std::is_nothrow_invocable_v<const Proj&, const T&>) {
         const std::uint64_t w = static_cast<std::uint64_t>(std::invoke(m_proj, e.value));
-        e.state.vruntime += static_cast<std::uint64_t>(ran) * fair_share_scale / w;
+        e.state.vruntime += static_cast<std::uint64_t>(ran) * fair_share_scale / (w == 0 ? 1 : w);
     }
     void advance_to(tick_count) noexcept {}
 
