@@ -16,6 +16,7 @@
 #include <kettle/sched/srtf.hpp>
 #include <kettle/sched/yield.hpp>
 
+#include "../loop/backends.hpp"
 #include "../support/catch.hpp"
 #include "../support/lifetime.hpp"
 
@@ -28,6 +29,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -569,6 +571,102 @@ TEST_CASE("coroutine_scheduler: sleepers wake while another task computes", "[sc
     sched.spawn_detached(spinner());
     sched.run();
     REQUIRE(woke);
+}
+
+// ---- waiting for a descriptor ----------------------------------------------------------------
+
+TEST_CASE("coroutine_scheduler: wait_io blocks the task until its socket is ready", "[sched][coroutine][loop]") {
+    recording_fcfs::record record;
+    kettle::coroutine_scheduler<recording_fcfs> sched({}, &record);
+    kettle_test::socket_pair pair;
+    REQUIRE(pair.valid());
+    kettle::io_events seen{};
+    std::size_t got = 0;
+    auto reader = [&]() -> kettle::task<void> {
+        seen = co_await sched.wait_io(pair.second(), kettle::interest::readable);
+        got = kettle_test::drain(pair.second());
+    };
+    auto writer = [&]() -> kettle::task<void> {
+        co_await sched.sleep_for(5ms);
+        kettle_test::send_bytes(pair.first(), 5);
+    };
+    sched.spawn_detached(reader(), {.priority = 1});
+    sched.spawn_detached(writer(), {.priority = 2});
+    sched.run(); // sleeps in the loop while both wait
+    REQUIRE(seen.readable());
+    REQUIRE(got == 5);
+    REQUIRE_FALSE(sched.loop().is_registered(pair.second())); // one readiness, one wake-up
+    REQUIRE(record.size() == 4);
+    REQUIRE(record[2] == std::pair<std::int64_t, cause>{2, cause::woken}); // the writer's sleep ends
+    REQUIRE(record[3] == std::pair<std::int64_t, cause>{1, cause::woken}); // the reader's socket is ready
+}
+
+TEST_CASE("coroutine_scheduler: wait_io wakes while another task computes", "[sched][coroutine][loop]") {
+    kettle::coroutine_scheduler<kettle::round_robin<coroutine_ref>> sched({.tick = 1ms},
+                                                                           kettle::round_robin_settings{.quantum = 1});
+    kettle_test::socket_pair pair;
+    bool woke = false;
+    bool seen_while_computing = false;
+    auto reader = [&]() -> kettle::task<void> {
+        co_await sched.wait_io(pair.second(), kettle::interest::readable);
+        woke = true;
+    };
+    auto spinner = [&]() -> kettle::task<void> {
+        kettle_test::send_bytes(pair.first(), 1);
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (!woke && std::chrono::steady_clock::now() < give_up)
+            co_await kettle::yield(); // never blocks: the loop is polled once per tick
+        seen_while_computing = woke;
+    };
+    sched.spawn_detached(reader());
+    sched.spawn_detached(spinner());
+    sched.run();
+    REQUIRE(seen_while_computing);
+}
+
+TEST_CASE("coroutine_scheduler: wait_io on a bad descriptor fails the task, not the scheduler",
+          "[sched][coroutine][loop]") {
+    fcfs_sched sched;
+    kettle_test::socket_pair pair;
+    auto waits = [&](kettle::native_handle h) -> kettle::task<int> {
+        co_await sched.wait_io(h, kettle::interest::readable);
+        co_return 1;
+    };
+    auto closed = sched.spawn(waits(kettle_test::closed_handle()));
+    auto first = sched.spawn(waits(pair.second()));
+    auto second = sched.spawn(waits(pair.second())); // one waiting task per descriptor
+    sched.run_for(20ms);
+    REQUIRE(closed.done());
+    std::error_code ec;
+    try {
+        static_cast<void>(closed.get());
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    }
+    REQUIRE(kettle_test::is_bad_descriptor(ec));
+    REQUIRE(second.done());
+    REQUIRE_THROWS_AS(second.get(), std::system_error);
+    REQUIRE_FALSE(first.done()); // still waiting, and its watch still stands
+    REQUIRE(sched.loop().is_registered(pair.second()));
+    kettle_test::send_bytes(pair.first(), 1);
+    sched.run();
+    REQUIRE(first.get() == 1);
+}
+
+TEST_CASE("coroutine_scheduler: destroying a task that waits on a descriptor ends the watch",
+          "[sched][coroutine][loop]") {
+    kettle::event_loop<> loop;
+    kettle_test::socket_pair pair;
+    {
+        kettle::coroutine_scheduler<kettle::fcfs<coroutine_ref>> sched(loop);
+        auto waits = [&]() -> kettle::task<void> {
+            co_await sched.wait_io(pair.second(), kettle::interest::readable);
+        };
+        auto h = sched.spawn(waits());
+        sched.run_for(5ms);
+        REQUIRE(loop.is_registered(pair.second()));
+    }
+    REQUIRE_FALSE(loop.is_registered(pair.second()));
 }
 
 // ---- exceptions ---------------------------------------------------------------------------

@@ -116,14 +116,15 @@ struct coroutine_scheduler_settings {
 /// `perform(op, loop)`) would run outside the scheduler's view, which is
 /// undefined.
 ///
-/// **The loop.** Timers (`sleep_for`) and idle waiting go through an
-/// `event_loop<>`, the caller's or one the scheduler owns. When no task is
-/// ready, `run` sleeps in the loop (until its next timer, a post from
-/// another thread, or a descriptor it watches) instead of spinning. While
-/// tasks keep the CPU busy, the scheduler polls the loop at a clock sample
-/// when a sleep is due (it keeps the deadlines), and, for a caller's loop,
-/// once per tick (its callbacks then run on the scheduler's thread, as
-/// callbacks of that loop). A caller's loop must be run (if at all) on the
+/// **The loop.** Timers (`sleep_for`), descriptors tasks wait on
+/// (`wait_io`) and idle waiting go through an `event_loop<>`, the caller's
+/// or one the scheduler owns. When no task is ready, `run` sleeps in the
+/// loop (until its next timer, a post from another thread, or a descriptor
+/// it watches) instead of spinning. While tasks keep the CPU busy, the
+/// scheduler polls the loop at a clock sample when a sleep is due (it keeps
+/// the deadlines), and, for a caller's loop or while tasks wait on
+/// descriptors, once per tick (a caller's callbacks then run on the
+/// scheduler's thread, as callbacks of that loop). A caller's loop must be run (if at all) on the
 /// scheduler's thread, and must outlive the scheduler.
 ///
 /// **Threads.** `post`, `stop` and `stopped` are thread-safe. Everything
@@ -329,6 +330,67 @@ public:
     }
     /// As `sleep_for`, until `deadline` (steady clock).
     sleep_awaiter sleep_until(steady_time deadline) noexcept { return sleep_awaiter(*this, deadline); }
+
+    // ---- waiting for a descriptor ------------------------------------------------
+
+    /// The awaiter of `wait_io`.
+    class [[nodiscard]] io_awaiter {
+    public:
+        io_awaiter(coroutine_scheduler& s, native_handle h, interest i) noexcept
+            : m_sched(s), m_handle(h), m_interest(i) {}
+        io_awaiter(const io_awaiter&) = delete;
+        io_awaiter& operator=(const io_awaiter&) = delete;
+        ~io_awaiter() {
+            if (m_armed)
+                disarm();
+        }
+
+        bool await_ready() const noexcept { return false; }
+        /// Throws `std::system_error` when the loop refuses the descriptor
+        /// (closed or invalid: `EBADF`; already watched: `errc::file_exists`),
+        /// or std::bad_alloc; the task then goes on with it.
+        void await_suspend(std::coroutine_handle<> h) {
+            m_node.m_handle = h;
+            m_task = m_sched.m_current;
+            m_sched.m_loop->add(m_handle, m_interest, [this](io_events ev) { fire(ev); });
+            m_armed = true;
+            ++m_sched.m_io_waiting;
+        }
+        /// What the descriptor is ready for (it may include `error` or `hangup`).
+        io_events await_resume() const noexcept { return m_events; }
+
+    private:
+        void fire(io_events ev) noexcept {
+            m_events = ev;
+            disarm(); // one readiness, one wake-up (the loop allows removing the running callback)
+            m_sched.deliver_to(m_task, &m_node);
+        }
+        void disarm() noexcept {
+            std::error_code ignored; // a descriptor closed meanwhile was dropped by the OS already
+            m_sched.m_loop->remove(m_handle, ignored);
+            m_armed = false;
+            --m_sched.m_io_waiting;
+        }
+
+        coroutine_scheduler& m_sched;
+        native_handle m_handle;
+        interest m_interest;
+        io_events m_events{};
+        detail::coroutine_resume_node m_node;
+        control* m_task = nullptr;
+        bool m_armed = false;
+    };
+
+    /// `co_await sched.wait_io(fd, kettle::interest::readable)`: the task
+    /// blocks until the descriptor (a socket on Windows) is ready for `i`,
+    /// watched by the scheduler's loop, and re-enters with `cause::woken`;
+    /// the result says what it is ready for. Inside a task of this
+    /// scheduler, on its thread; one waiting task per descriptor. While tasks
+    /// keep the CPU busy, the loop is polled once per tick; when none is
+    /// ready, the scheduler sleeps in it. Destroying the waiting task stops
+    /// the watch. The descriptor stays the caller's: do not close it while a
+    /// task waits on it.
+    io_awaiter wait_io(native_handle h, interest i) noexcept { return io_awaiter(*this, h, i); }
 
     // ---- executor ----------------------------------------------------------------
 
@@ -703,7 +765,8 @@ private:
     [[noreturn]] void rethrow_error() { std::rethrow_exception(std::exchange(m_error, nullptr)); }
 
     [[nodiscard]] bool has_work() const noexcept {
-        return m_tracked_count != 0 || m_sleeping != 0 || !m_unattributed.empty() || !m_remote.empty();
+        return m_tracked_count != 0 || m_sleeping != 0 || m_io_waiting != 0 || !m_unattributed.empty() ||
+               !m_remote.empty();
     }
 
     // Sleeps in the loop until something happens; false once the deadline passed.
@@ -984,7 +1047,7 @@ private:
     }
 
     // Posts from other threads; the loop, when a sleep is due (or, for a
-    // caller's loop, once per tick for its own descriptors and timers).
+    // caller's loop or descriptors that tasks wait on, once per tick).
     [[gnu::noinline]] void housekeeping(bool sampled) noexcept {
         if (!m_remote.empty())
             drain_remote();
@@ -1000,7 +1063,7 @@ private:
                 return;
             }
         }
-        if (m_external_loop && m_polled_tick != m_tick_now) {
+        if ((m_external_loop || m_io_waiting != 0) && m_polled_tick != m_tick_now) {
             m_polled_tick = m_tick_now;
             poll_loop();
         }
@@ -1087,6 +1150,7 @@ private:
     control* m_tasks = nullptr; // live tasks, newest first
     std::size_t m_live = 0;
     std::size_t m_sleeping = 0; // armed sleep timers
+    std::size_t m_io_waiting = 0; // descriptors watched for waiting tasks
     sleep_awaiter* m_sleepers = nullptr;
     std::vector<steady_time> m_wake_heap; // see link_sleeper
     tick_count m_polled_tick = -1;        // tick of the last poll of the loop
