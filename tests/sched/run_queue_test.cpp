@@ -121,6 +121,46 @@ int popped_value(Q& q) {
     REQUIRE(d.has_value());
     return d->entry.value;
 }
+
+// The waiting queues the mode tests run on: each thread-safe locking, and
+// MLFQ (one ring per level when lock-free) beside the FIFO rings.
+using fcfs_mutex = kettle::run_queue<kettle::fcfs<int>, kettle::mutex>;
+using fcfs_spin = kettle::run_queue<kettle::fcfs<int>, kettle::spin>;
+using fcfs_lock_free = kettle::run_queue<kettle::fcfs<int>, kettle::lock_free>;
+using mlfq_mutex = kettle::run_queue<kettle::mlfq<int>, kettle::mutex>;
+using mlfq_lock_free = kettle::run_queue<kettle::mlfq<int>, kettle::lock_free>;
+using rr_mutex = kettle::run_queue<kettle::round_robin<int>, kettle::mutex>;
+using rr_spin = kettle::run_queue<kettle::round_robin<int>, kettle::spin>;
+using rr_lock_free = kettle::run_queue<kettle::round_robin<int>, kettle::lock_free>;
+
+// Settings that give a new task a quantum of 3, whatever the policy.
+template <class Q>
+auto quantum_3() {
+    if constexpr (std::is_same_v<typename Q::policy_type, kettle::mlfq<int>>)
+        return kettle::mlfq_settings{.base_quantum = 3};
+    else
+        return kettle::round_robin_settings{.quantum = 3};
+}
+
+// Fills `q` to its bound with 1, 2, ... (the lock-free forms round the bound
+// up); returns how many it took.
+template <class Q>
+int fill(Q& q) {
+    int n = 0;
+    for (int v = 1; q.try_push(int{v}); ++v)
+        ++n;
+    REQUIRE(n >= 1);
+    return n;
+}
+
+// Pops everything; returns the last value.
+template <class Q>
+int drain_last(Q& q) {
+    int last = -1;
+    while (auto d = q.try_pop())
+        last = d->entry.value;
+    return last;
+}
 } // namespace
 
 TEMPLATE_TEST_CASE("run_queue: every locking policy keeps FIFO order", "[sched][run_queue]",
@@ -159,21 +199,22 @@ TEST_CASE("run_queue: a full single_thread queue says so and keeps the task", "[
 }
 
 TEMPLATE_TEST_CASE("run_queue: a full bounded queue reports it in every mode", "[sched][run_queue]",
-                   kettle::mutex, kettle::spin) {
-    using Q = kettle::run_queue<kettle::fcfs<int>, TestType>;
+                   fcfs_mutex, fcfs_spin, fcfs_lock_free, mlfq_mutex, mlfq_lock_free) {
+    using Q = TestType;
     Q q(kettle::bounded{1});
-    REQUIRE(q.try_push(1));
+    const int held = fill(q);
+    constexpr int late = 1000;
 
     SECTION("sync non-blocking: false, the entry untouched") {
-        auto e = entry<Q>(2);
+        auto e = entry<Q>(late);
         REQUIRE_FALSE(q.push(kettle::sync_nonblocking, std::move(e), cause::created));
-        REQUIRE(e.value == 2);
-        REQUIRE(q.size() == 1);
+        REQUIRE(e.value == late);
+        REQUIRE(q.size() == static_cast<std::size_t>(held));
     }
     SECTION("sync blocking: waits until a pop makes room") {
         std::atomic<bool> pushed{false};
         std::thread producer([&] {
-            q.push(kettle::sync_blocking, entry<Q>(2), cause::created);
+            q.push(kettle::sync_blocking, entry<Q>(late), cause::created);
             pushed = true;
         });
         std::this_thread::sleep_for(20ms);
@@ -181,57 +222,58 @@ TEMPLATE_TEST_CASE("run_queue: a full bounded queue reports it in every mode", "
         REQUIRE(popped_value(q) == 1);
         producer.join();
         REQUIRE(pushed.load());
-        REQUIRE(popped_value(q) == 2);
+        REQUIRE(drain_last(q) == late);
     }
     SECTION("async blocking: the future is ready once there is room") {
         manual_executor ex;
-        auto f = q.push(kettle::async_blocking, entry<Q>(2), cause::created, ex);
+        auto f = q.push(kettle::async_blocking, entry<Q>(late), cause::created, ex);
         ex.drain();
         REQUIRE_FALSE(f.ready());
         REQUIRE(popped_value(q) == 1);
         ex.drain();
         REQUIRE(f.ready());
         f.get();
-        REQUIRE(popped_value(q) == 2);
+        REQUIRE(drain_last(q) == late);
     }
     SECTION("async non-blocking: the callback runs once there is room") {
         manual_executor ex;
         bool pushed = false;
-        q.push(kettle::async_nonblocking, entry<Q>(2), cause::created, ex, [&] { pushed = true; });
+        q.push(kettle::async_nonblocking, entry<Q>(late), cause::created, ex, [&] { pushed = true; });
         ex.drain();
         REQUIRE_FALSE(pushed);
         REQUIRE(popped_value(q) == 1);
         ex.drain();
         REQUIRE(pushed);
-        REQUIRE(popped_value(q) == 2);
+        REQUIRE(drain_last(q) == late);
     }
     SECTION("co_await: resumes once there is room") {
         manual_executor ex;
         bool pushed = false;
         auto producer = [&]() -> kettle::task<void> {
-            co_await q.push(ex, entry<Q>(2), cause::created);
+            co_await q.push(ex, entry<Q>(late), cause::created);
             pushed = true;
         };
         std::atomic<bool> done{false};
+        std::atomic<bool> popped{false};
         std::thread driver([&] { ex.run_until(done); });
         std::thread consumer([&] {
             std::this_thread::sleep_for(10ms);
-            auto d = q.pop();
-            REQUIRE(d.has_value());
+            popped = q.pop().has_value();
         });
         kettle::sync_wait(producer());
         done = true;
         driver.join();
         consumer.join();
+        REQUIRE(popped.load());
         REQUIRE(pushed);
-        REQUIRE(popped_value(q) == 2);
+        REQUIRE(drain_last(q) == late);
     }
 }
 
-TEMPLATE_TEST_CASE("run_queue: pop waits in the four modes", "[sched][run_queue]", kettle::mutex,
-                   kettle::spin) {
-    using Q = kettle::run_queue<kettle::round_robin<int>, TestType>;
-    Q q(kettle::round_robin_settings{.quantum = 3});
+TEMPLATE_TEST_CASE("run_queue: pop waits in the four modes", "[sched][run_queue]", rr_mutex, rr_spin,
+                   rr_lock_free, mlfq_mutex, mlfq_lock_free) {
+    using Q = TestType;
+    Q q(quantum_3<Q>());
 
     SECTION("sync non-blocking: empty now") {
         REQUIRE_FALSE(q.try_pop().has_value());
@@ -312,9 +354,9 @@ TEMPLATE_TEST_CASE("run_queue: pop waits in the four modes", "[sched][run_queue]
     }
 }
 
-TEMPLATE_TEST_CASE("run_queue: close drains, then ends every wait", "[sched][run_queue]",
-                   kettle::mutex, kettle::spin) {
-    using Q = kettle::run_queue<kettle::fcfs<int>, TestType>;
+TEMPLATE_TEST_CASE("run_queue: close drains, then ends every wait", "[sched][run_queue]", fcfs_mutex,
+                   fcfs_spin, fcfs_lock_free, mlfq_mutex, mlfq_lock_free) {
+    using Q = TestType;
     Q q;
     q.push(1);
     q.close();

@@ -508,20 +508,36 @@ TEMPLATE_TEST_CASE("thread_pool: a full bounded pool says so in every mode",
         REQUIRE(counted::live() == 0);
         REQUIRE(pool.queued() == 2);
 
-        // The waiting forms wait for room.
+        // The waiting forms wait for room: still waiting after a while,
+        // through once the worker pops.
         std::atomic<bool> posted{false};
-        std::thread waiter([&] {
+        std::atomic<bool> submitted{false};
+        std::optional<kettle::future<int>> third;
+        std::thread poster([&] {
             pool.post(job);
             posted.store(true);
         });
-        REQUIRE_FALSE(posted.load()); // cannot have returned: nothing was popped yet
+        std::thread submitter([&] {
+            third = pool.submit([&ran] {
+                ran.fetch_add(1);
+                return 3;
+            });
+            submitted.store(true);
+        });
+        std::this_thread::sleep_for(20ms);
+        REQUIRE_FALSE(posted.load());
+        REQUIRE_FALSE(submitted.load());
+        REQUIRE(pool.queued() == 2);
         hold.release();
-        waiter.join();
+        poster.join();
+        submitter.join();
         REQUIRE(posted.load());
+        REQUIRE(submitted.load());
         REQUIRE(second->get() == 2);
+        REQUIRE(third->get() == 3);
         held.get();
         pool.shutdown();
-        REQUIRE(ran.load() == 3);
+        REQUIRE(ran.load() == 4);
     }
     REQUIRE(counted::live() == 0);
 }
