@@ -207,7 +207,10 @@ int run(int argc, char** argv) {
         if (compat != "mlfq.py")
             throw bad_usage("--compat is scheduler.py or mlfq.py");
         kettle::ostep::mlfq_py_options o;
-        o.num_queues = static_cast<int>(num("levels"));
+        const long long levels = num("levels");
+        if (levels < 1 || static_cast<unsigned long long>(levels) > kettle::ostep::mlfq_py_max_queues)
+            throw bad_usage("--levels is from 1 to " + std::to_string(kettle::ostep::mlfq_py_max_queues));
+        o.num_queues = static_cast<int>(levels);
         o.quantum = num_or("quantum", 10);
         if (has("quanta"))
             o.quantum_list = numbers(opt["quanta"], "--quanta");
@@ -263,7 +266,10 @@ int run(int argc, char** argv) {
         r = kettle::simulate(jobs, kettle::fair_share<task>({.slice = num_or("quantum", 10)}), sim);
     } else if (policy == "mlfq") {
         kettle::mlfq_settings s;
-        s.levels = static_cast<std::size_t>(num("levels"));
+        const long long levels = num("levels");
+        if (levels < 1 || static_cast<unsigned long long>(levels) > kettle::mlfq_max_levels)
+            throw bad_usage("--levels is from 1 to " + std::to_string(kettle::mlfq_max_levels));
+        s.levels = static_cast<std::size_t>(levels);
         s.base_quantum = num_or("quantum", 10);
         if (has("quanta"))
             s.quanta = numbers(opt["quanta"], "--quanta");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <new>
 #include <stdexcept>
@@ -70,6 +71,13 @@ TEST_CASE("mlfq: settings are validated; quanta double by default", "[sched][mlf
     REQUIRE(p.quantum(1) == 10);
     REQUIRE(p.quantum(2) == 20);
     REQUIRE(p.allotment(2) == 20);
+    // Doubling goes on past level 30, and saturates instead of wrapping.
+    kettle::mlfq<int> deep({.levels = 40, .base_quantum = 1});
+    REQUIRE(deep.quantum(39) == kettle::tick_count{1} << 39);
+    kettle::mlfq<int> huge({.levels = 3, .base_quantum = kettle::tick_count{1} << 62});
+    REQUIRE(huge.quantum(0) == kettle::tick_count{1} << 62);
+    REQUIRE(huge.quantum(1) == std::numeric_limits<kettle::tick_count>::max());
+    REQUIRE(huge.quantum(2) == std::numeric_limits<kettle::tick_count>::max());
 }
 
 TEST_CASE("mlfq: rules 1-4 on the policy alone", "[sched][mlfq]") {

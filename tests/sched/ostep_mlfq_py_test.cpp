@@ -80,4 +80,20 @@ TEST_CASE("mlfq.py: options it rejects or aborts on", "[sched][ostep][mlfq]") {
     o.allotment_list = {};
     o.jlist = {{0, 0, 0}};
     REQUIRE_THROWS_AS(ostep::run_mlfq_py(o), std::invalid_argument);
+    // More queues than any homework: refused at once, not after exhausting memory.
+    ostep::mlfq_py_options many;
+    many.num_queues = 1'215'752'191;
+    REQUIRE_THROWS_AS(ostep::run_mlfq_py(many), std::invalid_argument);
+    many.num_queues = static_cast<int>(ostep::mlfq_py_max_queues);
+    many.jlist = {{0, 5, 0}};
+    REQUIRE(ostep::run_mlfq_py(many).jobs[0].completion == 5);
+    // A trace longer than max_ticks is refused, at once if a job starts too late.
+    ostep::mlfq_py_options late;
+    late.jlist = {{99'999'999'999, 5, 0}};
+    REQUIRE_THROWS_AS(ostep::run_mlfq_py(late), std::runtime_error);
+    late.jlist = {{0, 50, 0}, {0, 50, 0}};
+    late.max_ticks = 60;
+    REQUIRE_THROWS_AS(ostep::run_mlfq_py(late), std::runtime_error);
+    late.max_ticks = 100;
+    REQUIRE(ostep::run_mlfq_py(late).makespan() == 100);
 }

@@ -61,4 +61,13 @@ TEST_CASE("scheduler.py: options it cannot finish with are rejected", "[sched][o
     ostep::scheduler_py_options o;
     o.quantum = 0;
     REQUIRE_THROWS_AS(ostep::run_scheduler_py(o), std::invalid_argument);
+    // A trace longer than max_ticks is refused before it is built.
+    ostep::scheduler_py_options longer;
+    longer.jlist = {99'999'999'999};
+    REQUIRE_THROWS_AS(ostep::run_scheduler_py(longer), std::runtime_error);
+    longer.jlist = {30, 30};
+    longer.max_ticks = 59;
+    REQUIRE_THROWS_AS(ostep::run_scheduler_py(longer), std::runtime_error);
+    longer.max_ticks = 60;
+    REQUIRE(ostep::run_scheduler_py(longer).makespan() == 60);
 }

@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -37,8 +38,8 @@ struct mlfq_settings {
     /// Number of priority levels. Must be from 1 to 64 (`mlfq_max_levels`).
     std::size_t levels = 3;
     /// Time slice of the top level when `quanta` is empty; level i then gets
-    /// `base_quantum << i` (longer slices for the CPU-bound lower levels).
-    /// Must be positive.
+    /// `base_quantum << i` (longer slices for the CPU-bound lower levels),
+    /// saturating at the largest `tick_count`. Must be positive.
     tick_count base_quantum = 10;
     /// Per-level time slices, top level first. Empty: doubling from
     /// `base_quantum`. Otherwise exactly `levels` positive values.
@@ -109,8 +110,9 @@ public:
         if (s.quanta.empty()) {
             if (s.base_quantum <= 0)
                 throw std::invalid_argument("kettle::mlfq: base_quantum must be positive");
-            for (std::size_t i = 0; i < s.levels; ++i)
-                s.quanta.push_back(s.base_quantum << std::min<std::size_t>(i, 30));
+            constexpr tick_count longest = std::numeric_limits<tick_count>::max();
+            for (tick_count q = s.base_quantum; s.quanta.size() < s.levels; q = q > longest / 2 ? longest : 2 * q)
+                s.quanta.push_back(q);
         }
         if (s.allotments.empty())
             s.allotments = s.quanta;

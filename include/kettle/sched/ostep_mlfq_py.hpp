@@ -29,11 +29,16 @@ struct mlfq_py_job {
     tick_count io_freq = 0; // z: an I/O after every z ticks of CPU (<= 0: never)
 };
 
+/// The most queues `run_mlfq_py` takes. mlfq.py sets no limit, but scans
+/// every queue at every tick: a million queues is no homework, and is refused
+/// with a clear error rather than running out of memory.
+inline constexpr std::size_t mlfq_py_max_queues = 4096;
+
 /// mlfq.py's options, with its defaults. Levels are numbered as in mlfq.py:
 /// the highest priority is `levels - 1`.
 struct mlfq_py_options {
     std::int64_t seed = 0;                 // -s
-    int num_queues = 3;                    // -n (when quantum_list is empty), >= 1
+    int num_queues = 3;                    // -n (when quantum_list is empty), 1 to mlfq_py_max_queues
     tick_count quantum = 10;               // -q (when quantum_list is empty)
     tick_count allotment = 1;              // -a, in quanta (when allotment_list is empty)
     std::vector<tick_count> quantum_list{};   // -Q, highest priority first
@@ -47,6 +52,10 @@ struct mlfq_py_options {
     bool iobump = false;                   // -I: a finished I/O goes to the front
     /// -l. Empty: `num_jobs` random jobs drawn as mlfq.py draws them.
     std::vector<mlfq_py_job> jlist{};
+    /// Not mlfq.py's: a guard on the length of the trace kept (one entry per
+    /// tick). A run that would go past it is refused with std::runtime_error
+    /// (at once when a job cannot even start and run by then). > 0.
+    tick_count max_ticks = 100'000'000;
 };
 
 /// The jobs mlfq.py would simulate for `o`.
@@ -70,7 +79,8 @@ inline std::vector<mlfq_py_job> mlfq_py_jobs(const mlfq_py_options& o) {
 /// (`idle` where it prints IDLE). mlfq.py reports no waiting time; `waiting()`
 /// is kettle's (turnaround - run time - time in I/O). Throws
 /// std::invalid_argument on options mlfq.py rejects, aborts on or never
-/// finishes with. Thread-safe; never blocks.
+/// finishes with, and std::runtime_error past `max_ticks`. Thread-safe;
+/// never blocks.
 inline sim_report run_mlfq_py(const mlfq_py_options& o) {
     // MLFQ: how many queues, their quanta and allotments (index numQueues-1 is the top)
     std::size_t num_queues = o.quantum_list.empty() ? static_cast<std::size_t>(
@@ -78,6 +88,8 @@ inline sim_report run_mlfq_py(const mlfq_py_options& o) {
                                                     : o.quantum_list.size();
     if (num_queues == 0)
         throw std::invalid_argument("kettle::ostep: mlfq.py needs at least one queue");
+    if (num_queues > mlfq_py_max_queues)
+        throw std::invalid_argument("kettle::ostep: at most 4096 queues (mlfq_py_max_queues)");
     std::vector<tick_count> quantum(num_queues, o.quantum), allotment(num_queues, o.allotment);
     for (std::size_t i = 0; i < o.quantum_list.size(); ++i)
         quantum[num_queues - 1 - i] = o.quantum_list[i];
@@ -110,6 +122,8 @@ inline sim_report run_mlfq_py(const mlfq_py_options& o) {
         const mlfq_py_job& j = jobs[i];
         if (j.start < 0 || j.run <= 0)
             throw std::invalid_argument("kettle::ostep: mlfq.py jobs need start >= 0, run > 0");
+        if (j.start > o.max_ticks - j.run)
+            throw std::runtime_error("kettle::ostep: the workload cannot finish in max_ticks");
         job.push_back({hi, quantum[hi], allotment[hi], j.start, j.run, j.run, j.io_freq});
         io_done[j.start].emplace_back(i, true);
         r.jobs.push_back({std::string{}, j.start, j.run});
@@ -126,6 +140,8 @@ inline sim_report run_mlfq_py(const mlfq_py_options& o) {
     std::size_t finished = 0;
     tick_count now = 0;
     while (finished < job.size()) {
+        if (now >= o.max_ticks)
+            throw std::runtime_error("kettle::ostep: the workload did not finish in max_ticks");
         // Rule 5: the boost, before anything else at this tick
         if (o.boost > 0 && now != 0 && now % o.boost == 0) {
             for (std::size_t q = 0; q + 1 < num_queues; ++q) {

@@ -37,6 +37,10 @@ struct scheduler_py_options {
     int maxlen = 10;       // -m, >= 0
     std::int64_t seed = 0; // -s
     tick_count quantum = 1; // -q, > 0 (scheduler.py loops forever on 0)
+    /// Not scheduler.py's: a guard on the length of the trace kept (one
+    /// entry per tick). A workload whose lengths add up to more is refused
+    /// with std::runtime_error. > 0.
+    tick_count max_ticks = 100'000'000;
 };
 
 /// The job lengths scheduler.py would use for `o` (its "job list").
@@ -56,15 +60,20 @@ inline std::vector<tick_count> scheduler_py_jobs(const scheduler_py_options& o) 
 /// response, turnaround and wait (`waiting()`) equal scheduler.py's. The
 /// timeline is the execution trace; `switches` counts changes of job.
 /// Throws std::invalid_argument on options scheduler.py would reject or
-/// never finish on. Thread-safe; never blocks.
+/// never finish on, and std::runtime_error when the jobs add up to more
+/// than `max_ticks`. Thread-safe; never blocks.
 inline sim_report run_scheduler_py(const scheduler_py_options& o) {
     if (o.quantum <= 0)
         throw std::invalid_argument("kettle::ostep: the RR quantum must be positive");
     const std::vector<tick_count> lengths = scheduler_py_jobs(o);
     sim_report r;
+    tick_count total = 0;
     for (tick_count len : lengths) {
         if (len < 0)
             throw std::invalid_argument("kettle::ostep: job lengths must not be negative");
+        if (len > o.max_ticks - total)
+            throw std::runtime_error("kettle::ostep: the jobs add up to more than max_ticks");
+        total += len;
         r.jobs.push_back({std::string{}, 0, len});
     }
     std::optional<std::size_t> last;
