@@ -282,8 +282,6 @@ TEMPLATE_LIST_TEST_CASE("posts from several threads while the loop alternates be
     // post races with the loop moving from one to the other. A lost wake-up
     // shows as a producer that waits in vain (the loop sleeps without a
     // timeout). Every post must run exactly once, in per-thread order.
-    // (WSAPoll can miss its loopback wake-up byte under rapid sleep/wake
-    // cycles; wsapoll_backend bounds each sleep so that costs only latency.)
     using backend = counted_backend<TestType>;
     constexpr int threads = 3;
     constexpr int per_thread = 1500;

@@ -137,10 +137,27 @@ public:
 
     [[nodiscard]] SOCKET read_socket() const noexcept { return m_read.get(); }
 
-    /// Any thread. A full buffer is already readable, so WSAEWOULDBLOCK is success.
+    /// Any thread. Never sleeps; retries (yielding) only while another
+    /// thread's `notify` is inside `send` on the same socket.
+    ///
+    /// WSAEWOULDBLOCK does not prove the buffer full: Wine also returns it
+    /// while another thread's send on this socket is still completing, having
+    /// sent nothing, with nothing for the loop to read, and the loop then
+    /// slept on with a post queued. So a refused byte counts as sent only if
+    /// a byte is waiting at the read end (not drained yet: the loop wakes, or
+    /// is waking and will see this caller's work); otherwise it is sent again.
     void notify() noexcept {
         const char byte = 1;
-        ::send(m_write.get(), &byte, 1, 0);
+        for (;;) {
+            if (::send(m_write.get(), &byte, 1, 0) == 1 || ::WSAGetLastError() != WSAEWOULDBLOCK) {
+                return;
+            }
+            u_long waiting = 0;
+            if (::ioctlsocket(m_read.get(), FIONREAD, &waiting) != 0 || waiting > 0) {
+                return;
+            }
+            ::SwitchToThread();
+        }
     }
 
     /// Loop thread.

@@ -40,8 +40,6 @@ class wsapoll_backend {
 public:
     static constexpr std::string_view name = "wsapoll";
     static constexpr bool supports_edge_trigger = false;
-    /// The longest single WSAPoll sleep, in milliseconds (see `wait`).
-    static constexpr int max_sleep_ms = 50;
 
     /// Throws `std::system_error` if Winsock or the wake-up pair fails.
     wsapoll_backend() {
@@ -117,12 +115,7 @@ public:
                 return {};
             }
         }
-        // WSAPoll can miss the wake-up byte when sleeps and wake-ups follow
-        // each other closely (seen under Wine), so no sleep is longer than
-        // max_sleep_ms: a missed wake-up costs latency, never a hang. The loop
-        // takes an empty return as a spurious wake-up and looks at its queues.
-        const int bounded = timeout_ms < 0 || timeout_ms > max_sleep_ms ? max_sleep_ms : timeout_ms;
-        const int n = ::WSAPoll(m_fds.data(), static_cast<ULONG>(m_fds.size()), bounded);
+        const int n = ::WSAPoll(m_fds.data(), static_cast<ULONG>(m_fds.size()), timeout_ms);
         if (n == SOCKET_ERROR) {
             ec = detail::last_wsa_error();
             return {};
