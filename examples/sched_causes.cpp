@@ -141,8 +141,8 @@ kettle::task<void> latecomer() {
 kettle::task<void> reader(scheduler& sched, kettle::native_handle socket) {
     for (int i = 0; i < 3; ++i) {
         const kettle::io_events ready = co_await sched.wait_io(socket, kettle::interest::readable);
-        char byte = 0;
-        if (!ready.readable() || ::recv(socket, &byte, 1, 0) != 1)
+        char got = 0;
+        if (!ready.readable() || ::recv(socket, &got, 1, 0) != 1)
             break;
         compute(300us);
     }
@@ -208,8 +208,8 @@ int main() {
     std::thread device([&sockets] {
         for (int i = 0; i < 3; ++i) {
             std::this_thread::sleep_for(15ms);
-            const char byte = 'x';
-            ::send(sockets.writer(), &byte, 1, 0);
+            const char tick = 'x';
+            ::send(sockets.writer(), &tick, 1, 0);
         }
     });
 
