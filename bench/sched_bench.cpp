@@ -281,13 +281,18 @@ int main(int argc, char** argv) {
 
     using benchmark::RegisterBenchmark;
     kettle_bench::ratio_reporter reporter;
-    RegisterBenchmark("zero_cost.run_queue/hand_ring", bench_ring_hand);
-    RegisterBenchmark("zero_cost.run_queue/fcfs_single_thread", bench_zc_run_queue);
-    RegisterBenchmark("locking/single_thread", bench_run_queue<kettle::single_thread>);
-    RegisterBenchmark("locking/spin", bench_run_queue<kettle::spin>);
-    RegisterBenchmark("locking/mutex", bench_run_queue<kettle::mutex>);
+    RegisterBenchmark("zero_cost.run_queue/hand_ring", bench_ring_hand)
+        ->Apply(kettle_bench::add_min);
+    RegisterBenchmark("zero_cost.run_queue/fcfs_single_thread", bench_zc_run_queue)
+        ->Apply(kettle_bench::add_min);
+    RegisterBenchmark("locking/single_thread", bench_run_queue<kettle::single_thread>)
+        ->Apply(kettle_bench::add_min);
+    RegisterBenchmark("locking/spin", bench_run_queue<kettle::spin>)->Apply(kettle_bench::add_min);
+    RegisterBenchmark("locking/mutex", bench_run_queue<kettle::mutex>)
+        ->Apply(kettle_bench::add_min);
 #if __has_include(<kettle/sched/detail/lock_free_fifo.hpp>)
-    RegisterBenchmark("locking/lock_free", bench_run_queue<kettle::lock_free>);
+    RegisterBenchmark("locking/lock_free", bench_run_queue<kettle::lock_free>)
+        ->Apply(kettle_bench::add_min);
 #endif
     reporter.add_ratio("zero_cost.run_queue/fcfs_single_thread", "zero_cost.run_queue/hand_ring",
                        "run_queue<fcfs, single_thread> / hand ring");
@@ -310,8 +315,9 @@ int main(int argc, char** argv) {
     };
     for (const auto& p : policies) {
         const std::string base = std::string("policy/") + p.name;
-        RegisterBenchmark((base + "/1000").c_str(), p.fn)->Arg(1000);
-        RegisterBenchmark((base + "/1000000").c_str(), p.fn)->Arg(1000000);
+        RegisterBenchmark((base + "/1000").c_str(), p.fn)->Arg(1000)->Apply(kettle_bench::add_min);
+        RegisterBenchmark((base + "/1000000").c_str(), p.fn)->Arg(1000000)
+        ->Apply(kettle_bench::add_min);
         reporter.add_ratio(base + "/1000000/1000000", base + "/1000/1000",
                            std::string(p.name) + ": 1M queued / 1k queued");
         if (std::strcmp(p.name, "fcfs") != 0)
@@ -321,8 +327,13 @@ int main(int argc, char** argv) {
     for (const int consumers : {1, 2, 4}) {
         const std::string n = std::to_string(consumers);
         RegisterBenchmark(("wake/run_queue/" + n).c_str(), bench_wake<fifo_queue<kettle::mutex>>)
-            ->Arg(consumers)->UseRealTime();
-        RegisterBenchmark(("wake/cv_queue/" + n).c_str(), bench_wake<cv_queue>)->Arg(consumers)->UseRealTime();
+            ->Arg(consumers)
+            ->UseRealTime()
+            ->Apply(kettle_bench::add_min);
+        RegisterBenchmark(("wake/cv_queue/" + n).c_str(), bench_wake<cv_queue>)
+            ->Arg(consumers)
+            ->UseRealTime()
+            ->Apply(kettle_bench::add_min);
         reporter.add_ratio("wake/run_queue/" + n + "/" + n, "wake/cv_queue/" + n + "/" + n,
                            "blocking pop, " + n + " consumers: run_queue / by hand");
     }

@@ -159,7 +159,7 @@ void register_pool(kettle_bench::ratio_reporter& reporter, const std::string& wh
         auto* b = std::string(kind) == "latency"      ? benchmark::RegisterBenchmark(base.c_str(), latency<Pool>)
                   : std::string(kind) == "throughput" ? benchmark::RegisterBenchmark(base.c_str(), throughput<Pool>)
                                                       : benchmark::RegisterBenchmark(base.c_str(), spawn<Pool>);
-        b->Arg(1)->Arg(2)->UseRealTime();
+        b->Arg(1)->Arg(2)->UseRealTime()->Apply(kettle_bench::add_min);
         if (std::string(kind) != "latency")
             b->Unit(benchmark::kMicrosecond);
 #if defined(KETTLE_HAVE_ASIO)

@@ -7,7 +7,9 @@
 //   queue.ping_pong/<queue>  one int sent back and forth between two threads
 //                            through two queues: time per round trip
 //
-// <queue>: kettle_core (run_queue_core<fcfs<int>, lock_free>), kettle_ring (its
+// <queue>: kettle_queue (run_queue<fcfs<int>, lock_free>, what a user holds:
+// the core plus its close flag and wake-ups), kettle_core (the
+// run_queue_core<fcfs<int>, lock_free> inside it), kettle_ring (its
 // mpmc_ring<int>), mutex_ring (a ring under a std::mutex: the baseline),
 // moodycamel (ConcurrentQueue, enqueue/try_dequeue without tokens: unbounded,
 // it allocates blocks as it grows) and boost_lockfree (boost::lockfree::queue,
@@ -22,6 +24,7 @@
 #include <kettle/sched/detail/mpmc_ring.hpp>
 #include <kettle/sched/fcfs.hpp>
 #include <kettle/sched/lock_free.hpp>
+#include <kettle/sched/run_queue.hpp>
 
 #include "support/ratio_reporter.hpp"
 
@@ -44,6 +47,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -104,6 +108,21 @@ private:
     using core_type = kettle::detail::run_queue_core<kettle::fcfs<int>, kettle::lock_free>;
     using entry_type = core_type::entry_type;
     core_type m_core{capacity};
+};
+
+class kettle_queue {
+public:
+    bool try_push(int v) { return m_queue.try_push(std::move(v)); }
+    bool try_pop(int& v) {
+        if (auto d = m_queue.try_pop()) {
+            v = d->entry.value;
+            return true;
+        }
+        return false;
+    }
+
+private:
+    kettle::run_queue<kettle::fcfs<int>, kettle::lock_free> m_queue{kettle::bounded{capacity}};
 };
 
 class kettle_ring {
@@ -280,9 +299,9 @@ void bench_ping_pong(benchmark::State& state) {
     best_of(state, [] { return ping_pong_run<Q>(); });
 }
 
-// Google Benchmark names a run "<name>/iterations:1/manual_time".
+// Google Benchmark names a run "<name>/iterations:1/manual_time"; the reporter drops "/manual_time".
 std::string run_name(const std::string& name) {
-    return name + "/iterations:1/manual_time";
+    return name + "/iterations:1";
 }
 
 template <class Q>
@@ -316,6 +335,7 @@ int main(int argc, char** argv) {
 
     kettle_bench::ratio_reporter reporter;
     std::vector<std::string> peers{"mutex_ring"};
+    register_queue<kettle_queue>("kettle_queue");
     register_queue<kettle_core>("kettle_core");
     register_queue<kettle_ring>("kettle_ring");
     register_queue<mutex_ring>("mutex_ring");
@@ -331,8 +351,10 @@ int main(int argc, char** argv) {
     for (const char* scenario : {"1p1c", "2p2c", "ping_pong"}) {
         const std::string prefix = std::string("queue.") + scenario + "/";
         for (const std::string& peer : peers)
-            reporter.add_ratio(run_name(prefix + "kettle_core"), run_name(prefix + peer),
-                               std::string(scenario) + ", kettle_core / " + peer);
+            reporter.add_ratio(run_name(prefix + "kettle_queue"), run_name(prefix + peer),
+                               std::string(scenario) + ", kettle_queue / " + peer);
+        reporter.add_ratio(run_name(prefix + "kettle_queue"), run_name(prefix + "kettle_core"),
+                           std::string(scenario) + ", kettle_queue / kettle_core");
         reporter.add_ratio(run_name(prefix + "kettle_core"), run_name(prefix + "kettle_ring"),
                            std::string(scenario) + ", kettle_core / kettle_ring");
     }

@@ -85,11 +85,14 @@ public:
     [[nodiscard]] std::optional<kettle::dispatch<entry_type>> pop() {
         auto d = m_inner.pop();
         if (d)
-            std::printf("%7.1f ms  %-9s    runs at level %zu, slice %lld ms\n", ms_since_start(), name(d->entry),
-                        m_inner.level_of(d->entry), static_cast<long long>(d->quantum.value_or(0)));
+            std::printf("%7.1f ms  %-9s    runs at level %zu, slice %lld ms\n", ms_since_start(),
+                        name(d->entry), m_inner.level_of(d->entry),
+                        static_cast<long long>(d->quantum.value_or(0)));
         return d;
     }
-    [[nodiscard]] bool preempts(const entry_type& running) const { return m_inner.preempts(running); }
+    [[nodiscard]] bool preempts(const entry_type& running) const {
+        return m_inner.preempts(running);
+    }
     void charge(entry_type& e, kettle::tick_count ran) { m_inner.charge(e, ran); }
     void advance_to(kettle::tick_count now) { m_inner.advance_to(now); }
     [[nodiscard]] std::size_t size() const noexcept { return m_inner.size(); }
@@ -98,7 +101,9 @@ public:
     [[nodiscard]] int count(kettle::cause c) const { return m_counts[static_cast<std::size_t>(c)]; }
 
 private:
-    static const char* name(const entry_type& e) { return names.at(static_cast<std::size_t>(e.value.priority())); }
+    static const char* name(const entry_type& e) {
+        return names.at(static_cast<std::size_t>(e.value.priority()));
+    }
 
     inner_type m_inner;
     std::array<int, 4> m_counts{};
@@ -168,7 +173,8 @@ public:
 #else
         socklen_t len = sizeof addr;
 #endif
-        if (::bind(listener, a, len) != 0 || ::listen(listener, 1) != 0 || ::getsockname(listener, a, &len) != 0)
+        if (::bind(listener, a, len) != 0 || ::listen(listener, 1) != 0 ||
+            ::getsockname(listener, a, &len) != 0)
             std::perror("socket_pair");
         m_writer = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
         if (::connect(m_writer, a, len) != 0)
@@ -185,8 +191,12 @@ public:
         ::WSACleanup();
 #endif
     }
-    [[nodiscard]] kettle::native_handle reader() const noexcept { return m_reader; }
-    [[nodiscard]] kettle::native_handle writer() const noexcept { return m_writer; }
+    [[nodiscard]] kettle::native_handle reader() const noexcept {
+        return m_reader;
+    }
+    [[nodiscard]] kettle::native_handle writer() const noexcept {
+        return m_writer;
+    }
 
 private:
     static void close(kettle::native_handle h) noexcept {
@@ -223,7 +233,8 @@ int main() {
     device.join();
 
     const traced_mlfq& policy = sched.policy();
-    std::printf("\nre-entries: created %d, preempted %d, woken %d\n", policy.count(kettle::cause::created),
-                policy.count(kettle::cause::preempted), policy.count(kettle::cause::woken));
+    std::printf("\nre-entries: created %d, preempted %d, woken %d\n",
+                policy.count(kettle::cause::created), policy.count(kettle::cause::preempted),
+                policy.count(kettle::cause::woken));
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -22,23 +23,27 @@ public:
         m_ratios.push_back({std::move(numerator), std::move(denominator), std::move(what)});
     }
 
-    /// With --benchmark_repetitions, the ratios are of the medians.
+    /// With --benchmark_repetitions, the ratios are of the fastest
+    /// repetitions where a benchmark reports a "min" statistic (see
+    /// `add_min`), else of the medians.
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const Run& run : runs) {
             if (run.error_occurred)
                 continue;
-            const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-            if (run.run_type != Run::RT_Iteration && !median)
+            const int rank = run.run_type == Run::RT_Iteration ? 1
+                             : run.aggregate_name == "median"   ? 2
+                             : run.aggregate_name == "min"      ? 3
+                                                                : 0;
+            if (rank == 0)
                 continue;
             std::string name = run.run_name.str();
             for (const char* suffix : {"/real_time", "/manual_time"})
                 if (const auto at = name.find(suffix); at != std::string::npos)
                     name.erase(at);
-            if (median || !m_median.contains(name))
+            if (rank >= m_rank[name]) {
                 m_seconds[name] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
-            if (median) {
-                m_median[name] = true;
-                m_any_median = true;
+                m_rank[name] = rank;
+                m_best_rank = std::max(m_best_rank, rank);
             }
         }
         ConsoleReporter::ReportRuns(runs);
@@ -46,7 +51,8 @@ public:
 
     void Finalize() override {
         ConsoleReporter::Finalize();
-        std::printf("\nratios (real time per iteration%s, this run):\n", m_any_median ? ", medians" : "");
+        const char* what = m_best_rank == 3 ? ", fastest repetitions" : m_best_rank == 2 ? ", medians" : "";
+        std::printf("\nratios (real time per iteration%s, this run):\n", what);
         for (const auto& r : m_ratios) {
             const auto a = m_seconds.find(r.numerator);
             const auto b = m_seconds.find(r.denominator);
@@ -61,9 +67,17 @@ private:
     };
     std::vector<ratio> m_ratios;
     std::map<std::string, double> m_seconds;
-    std::map<std::string, bool> m_median; // names whose figure is a median of repetitions
-    bool m_any_median = false;
+    std::map<std::string, int> m_rank; // what m_seconds holds: 1 one run, 2 a median, 3 a minimum
+    int m_best_rank = 0;
 };
+
+/// Adds the fastest repetition as a statistic ("min"): on a shared machine
+/// other work only ever adds time, so with --benchmark_repetitions the
+/// minimum is the steadiest figure of a short loop.
+/// `BENCHMARK(f)->Apply(kettle_bench::add_min)`.
+inline void add_min(benchmark::internal::Benchmark* b) {
+    b->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
+}
 
 /// The usual benchmark main, with the ratio table at the end.
 inline int run_with_ratios(int argc, char** argv, ratio_reporter& reporter) {

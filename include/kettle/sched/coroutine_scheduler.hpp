@@ -765,8 +765,8 @@ private:
     [[noreturn]] void rethrow_error() { std::rethrow_exception(std::exchange(m_error, nullptr)); }
 
     [[nodiscard]] bool has_work() const noexcept {
-        return m_tracked_count != 0 || m_sleeping != 0 || m_io_waiting != 0 || !m_unattributed.empty() ||
-               !m_remote.empty();
+        return m_tracked_count != 0 || m_sleeping != 0 || m_io_waiting != 0 ||
+               !m_unattributed.empty() || !m_remote.empty();
     }
 
     // Sleeps in the loop until something happens; false once the deadline passed.

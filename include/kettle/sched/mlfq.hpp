@@ -111,7 +111,8 @@ public:
             if (s.base_quantum <= 0)
                 throw std::invalid_argument("kettle::mlfq: base_quantum must be positive");
             constexpr tick_count longest = std::numeric_limits<tick_count>::max();
-            for (tick_count q = s.base_quantum; s.quanta.size() < s.levels; q = q > longest / 2 ? longest : 2 * q)
+            for (tick_count q = s.base_quantum; s.quanta.size() < s.levels;
+                 q = q > longest / 2 ? longest : 2 * q)
                 s.quanta.push_back(q);
         }
         if (s.allotments.empty())

@@ -83,8 +83,8 @@ class run_queue {
 
     // An impossible pair stops at the sentence above: the core is then
     // instantiated unlocked, so that no second error buries it.
-    using core_type =
-        detail::run_queue_core<Policy, std::conditional_t<locking_policy_for<Locking, Policy>, Locking, single_thread>>;
+    using core_locking = std::conditional_t<locking_policy_for<Locking, Policy>, Locking, single_thread>;
+    using core_type = detail::run_queue_core<Policy, core_locking>;
     static constexpr bool can_wait = Locking::thread_safe;
     struct no_wait_list {};
     using wait_list_type = std::conditional_t<can_wait, detail::wait_list, no_wait_list>;
