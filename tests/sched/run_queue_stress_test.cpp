@@ -167,17 +167,17 @@ TEMPLATE_TEST_CASE("run_queue stress: each pop frees room for one of many blocke
     // Capacity 1 (the lock-free rings round it up to 2): producers block in
     // push for almost every task, and each pop wakes one of them.
     constexpr int blocked_producers = 4;
-    constexpr int per_producer = 250;
+    constexpr int pushes_each = 250;
     kettle::run_queue<kettle::fcfs<int>, TestType> q(kettle::bounded{1});
     std::vector<std::thread> threads;
     for (int p = 0; p < blocked_producers; ++p)
         threads.emplace_back([&q, p] {
-            for (int i = 0; i < per_producer; ++i)
-                q.push(kettle::sync_blocking, kettle::sched_entry<int>(p * per_producer + i), cause::created);
+            for (int i = 0; i < pushes_each; ++i)
+                q.push(kettle::sync_blocking, kettle::sched_entry<int>(p * pushes_each + i), cause::created);
         });
-    std::vector<int> seen(blocked_producers * per_producer);
+    std::vector<int> seen(blocked_producers * pushes_each);
     int stalls = 0;
-    for (int n = 0; n < blocked_producers * per_producer; ++n) {
+    for (int n = 0; n < blocked_producers * pushes_each; ++n) {
         auto d = q.pop_for(std::chrono::seconds(10)); // a lost wake-up leaves every producer asleep
         if (!d || !*d) {
             ++stalls;
