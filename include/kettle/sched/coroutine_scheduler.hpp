@@ -124,8 +124,8 @@ struct coroutine_scheduler_settings {
 /// scheduler polls the loop at a clock sample when a sleep is due (it keeps
 /// the deadlines), and, for a caller's loop or while tasks wait on
 /// descriptors, once per tick (a caller's callbacks then run on the
-/// scheduler's thread, as callbacks of that loop). A caller's loop must be run (if at all) on the
-/// scheduler's thread, and must outlive the scheduler.
+/// scheduler's thread, as callbacks of that loop). A caller's loop must be
+/// run (if at all) on the scheduler's thread, and must outlive the scheduler.
 ///
 /// **Threads.** `post`, `stop` and `stopped` are thread-safe. Everything
 /// else — spawning, running, `sleep_for`, `track`/`untrack`, join handles —

@@ -55,7 +55,7 @@ struct mlfq_py_options {
     /// Not mlfq.py's: a guard on the length of the trace kept (one entry per
     /// tick). A run that would go past it is refused with std::runtime_error
     /// (at once when a job cannot even start and run by then). > 0.
-    tick_count max_ticks = 100'000'000;
+    tick_count max_ticks = sim_default_max_ticks;
 };
 
 /// The jobs mlfq.py would simulate for `o`.
@@ -89,7 +89,8 @@ inline sim_report run_mlfq_py(const mlfq_py_options& o) {
     if (num_queues == 0)
         throw std::invalid_argument("kettle::ostep: mlfq.py needs at least one queue");
     if (num_queues > mlfq_py_max_queues)
-        throw std::invalid_argument("kettle::ostep: at most 4096 queues (mlfq_py_max_queues)");
+        throw std::invalid_argument("kettle::ostep: at most " + std::to_string(mlfq_py_max_queues) +
+                                    " queues (mlfq_py_max_queues)");
     std::vector<tick_count> quantum(num_queues, o.quantum), allotment(num_queues, o.allotment);
     for (std::size_t i = 0; i < o.quantum_list.size(); ++i)
         quantum[num_queues - 1 - i] = o.quantum_list[i];

@@ -40,7 +40,7 @@ struct scheduler_py_options {
     /// Not scheduler.py's: a guard on the length of the trace kept (one
     /// entry per tick). A workload whose lengths add up to more is refused
     /// with std::runtime_error. > 0.
-    tick_count max_ticks = 100'000'000;
+    tick_count max_ticks = sim_default_max_ticks;
 };
 
 /// The job lengths scheduler.py would use for `o` (its "job list").

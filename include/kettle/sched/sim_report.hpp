@@ -15,6 +15,10 @@
 
 namespace kettle {
 
+/// The longest run the simulators take by default (`sim_options::max_ticks`
+/// and the OSTEP engines' own): each keeps one timeline entry per tick.
+inline constexpr tick_count sim_default_max_ticks = 100'000'000;
+
 /// The measurements of one job. All times in ticks.
 struct sim_job_result {
     std::string name;

@@ -59,7 +59,7 @@ struct sim_options {
     tick_count switch_cost = 0;
     /// Give up (std::runtime_error) if the workload is not done by this tick:
     /// a guard against policies that never finish a job. > 0.
-    tick_count max_ticks = 100'000'000;
+    tick_count max_ticks = sim_default_max_ticks;
 };
 
 /// Runs `jobs` under `policy` from tick 0 until every job completed.
