@@ -27,6 +27,11 @@
 //                          and counters: slices dispatched, and the
 //                          interactive task's response (from the end of its
 //                          sleep until it runs), average and 99th percentile
+//   io/loop                baseline: a byte written to a socket pair, read by an
+//                          event_loop callback registered for it (add, wait,
+//                          read, remove), by hand
+//   io/wait_io             the same through a task: write, co_await
+//                          sched.wait_io(fd, readable), read
 //
 // Each iteration of switch/* is one round trip: two switches.
 //
@@ -35,6 +40,7 @@
 // tools/check-zero-cost to count its instructions under callgrind (a figure
 // that does not depend on what else the machine is doing).
 
+#include <kettle/loop/event_loop.hpp>
 #include <kettle/mode/task.hpp>
 #include <kettle/sched/coroutine_scheduler.hpp>
 #include <kettle/sched/fcfs.hpp>
@@ -47,6 +53,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -54,6 +63,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -327,6 +337,67 @@ void yield_call(benchmark::State& state) {
     benchmark::DoNotOptimize(n);
 }
 
+// ---- (d') a task woken by its socket, against the loop's own callback ----------------------
+
+class socket_pair_fds {
+public:
+    socket_pair_fds() {
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, m_fd) != 0)
+            std::abort();
+    }
+    socket_pair_fds(const socket_pair_fds&) = delete;
+    socket_pair_fds& operator=(const socket_pair_fds&) = delete;
+    ~socket_pair_fds() {
+        ::close(m_fd[0]);
+        ::close(m_fd[1]);
+    }
+    [[nodiscard]] int reader() const noexcept { return m_fd[0]; }
+    void send_byte() const {
+        if (::write(m_fd[1], "x", 1) != 1)
+            std::abort();
+    }
+    void take_byte() const {
+        char c = 0;
+        if (::read(m_fd[0], &c, 1) != 1)
+            std::abort();
+    }
+
+private:
+    int m_fd[2] = {-1, -1};
+};
+
+void io_loop(benchmark::State& state) {
+    socket_pair_fds pair;
+    kettle::event_loop<> loop;
+    for (auto _ : state) {
+        bool got = false;
+        loop.add(pair.reader(), kettle::interest::readable, [&](kettle::io_events) {
+            pair.take_byte();
+            loop.remove(pair.reader());
+            got = true;
+        });
+        pair.send_byte();
+        while (!got)
+            loop.run_once(std::chrono::milliseconds(0));
+    }
+}
+
+template <class Sched>
+kettle::task<void> io_waiter(Sched& sched, benchmark::State& state, const socket_pair_fds& pair) {
+    for (auto _ : state) {
+        pair.send_byte();
+        co_await sched.wait_io(pair.reader(), kettle::interest::readable);
+        pair.take_byte();
+    }
+}
+
+void io_wait_io(benchmark::State& state) {
+    socket_pair_fds pair;
+    kettle::coroutine_scheduler<kettle::fcfs<coroutine_ref>> sched;
+    sched.spawn_detached(io_waiter(sched, state, pair));
+    sched.run();
+}
+
 // ---- (e) the slice trade-off: throughput and response against the slice length -----------
 
 constexpr auto slice_tick = 10us;
@@ -467,6 +538,8 @@ BENCHMARK(spawn_joinable)->Name("spawn/joinable")->Apply(kettle_bench::add_min);
 BENCHMARK(yield_call)->Name("yield/call")->Apply(kettle_bench::add_min);
 BENCHMARK(yield_noswitch)->Name("yield/noswitch")->Apply(kettle_bench::add_min);
 BENCHMARK(yield_noswitch_clock)->Name("yield/noswitch_clock")->Apply(kettle_bench::add_min);
+BENCHMARK(io_loop)->Name("io/loop")->Apply(kettle_bench::add_min);
+BENCHMARK(io_wait_io)->Name("io/wait_io")->Apply(kettle_bench::add_min);
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "--switch-instructions") == 0)
@@ -483,6 +556,7 @@ int main(int argc, char** argv) {
     reporter.add_ratio("spawn/joinable", "spawn/bare", "spawn+complete+get / create+run by hand");
     reporter.add_ratio("yield/noswitch", "yield/call", "yield without switch / function call");
     reporter.add_ratio("yield/noswitch_clock", "yield/call", "same, clock read per yield / function call");
+    reporter.add_ratio("io/wait_io", "io/loop", "task woken by wait_io / loop callback by hand");
     for (const char* slice : {"round_robin/10us", "round_robin/100us", "round_robin/1000us", "round_robin/10000us",
                               "mlfq/100-200-400us"})
         reporter.add_ratio(std::string("slice/") + slice, "slice/sequential",
