@@ -108,6 +108,25 @@ struct recording_fcfs {
 };
 static_assert(kettle::scheduling_policy<recording_fcfs>);
 
+// Round robin with a record of every push, also through the fused
+// hand-over the scheduler uses at a switch.
+struct recording_rr : recording_fcfs {
+    using recording_fcfs::recording_fcfs;
+    [[nodiscard]] std::optional<kettle::dispatch<entry_type>> pop() {
+        auto d = m_inner.pop();
+        if (d)
+            d->quantum = 2;
+        return d;
+    }
+    [[nodiscard]] bool try_push_pop(kettle::dispatch<entry_type>& d, cause c) noexcept {
+        m_record->emplace_back(d.entry.value.priority(), c);
+        static_cast<void>(m_inner.try_push_pop(d, c));
+        d.quantum = 2;
+        return true;
+    }
+};
+static_assert(kettle::scheduling_policy<recording_rr>);
+
 } // namespace
 
 // ---- order of execution ------------------------------------------------------------
@@ -186,6 +205,27 @@ TEST_CASE("coroutine_scheduler: the causes the policy hears", "[sched][coroutine
         {1, cause::yielded}, {2, cause::yielded}, // first hand-over of each
         {2, cause::yielded},                      // the consumer blocked on the channel meanwhile
         {1, cause::woken},                        // the producer's push
+    };
+    REQUIRE(record == expected);
+}
+
+TEST_CASE("coroutine_scheduler: a used-up slice re-enters as preempted, a hand-over as yielded",
+          "[sched][coroutine]") {
+    test_clock::s_now = 0;
+    recording_fcfs::record record;
+    sim_scheduler<recording_rr> sched(exact, &record);
+    std::string log;
+    sched.spawn_detached(worker('A', 3, log), {.priority = 1});
+    sched.spawn_detached(hand_over('h', 2, log), {.priority = 2});
+    sched.spawn_detached(worker('B', 2, log), {.priority = 3});
+    sched.run();
+    REQUIRE(log == "AAhBBAh");
+    const recording_fcfs::record expected{
+        {1, cause::created},   {2, cause::created}, {3, cause::created},
+        {1, cause::preempted}, // A's slice of 2 ticks is over at its second yield
+        {2, cause::yielded},   // h hands over
+        {3, cause::preempted}, // B's slice is over at its last yield, before it ends
+        {2, cause::yielded},   // h's last hand-over, before it ends
     };
     REQUIRE(record == expected);
 }

@@ -695,7 +695,7 @@ private:
     enum class run_mode { all, until, once };
 
     // The dispatch loop. Under `run`, a slice that ends with a yield starts
-    // the next one itself (end_slice) while nothing else needs doing between
+    // the next one itself (run_slices) while nothing else needs doing between
     // slices; the loop's top is for the first dispatch, the slow paths and
     // idling.
     template <run_mode Mode>
@@ -838,13 +838,11 @@ private:
             dispatch_type d{entry_type(coroutine_ref(x)), std::nullopt};
             if (!try_push_pop(m_queue, d, c))
                 return false;
-            x.m_over = 0;
             m_quantum = d.quantum.value_or(0);
             begin_slice(d.entry.value.control());
         } else {
             if (!try_push_pop(m_queue, dispatched(), c))
                 return false;
-            x.m_over = 0;
             begin_slice(dispatched().entry.value.control());
         }
         return true;
@@ -867,88 +865,105 @@ private:
 
     // Runs the slice begun, and with `Chain` the ones that follow it, until
     // a slice ends in a way that needs the loop's top. A slice runs the
-    // task's pending nodes until it yields, finishes or has nothing left to
-    // run (it is blocked).
+    // task's pending nodes until it yields (m_resume set again, or a bit of
+    // m_over), finishes or has nothing left to run (it is blocked).
+    //
+    // The common slice, one resumption that ends in a plain yield while no
+    // clock sample is due and nothing waits between slices, is laid out as
+    // a straight line that hands the task over with the policy's
+    // try_push_pop and begins the next slice here. (Every branch on this
+    // path costs twice: in itself, and in the CPU's prediction of the next
+    // resumption, which it makes from the branches just taken. A taken
+    // branch also ends the CPU's fetch block: two fewer of them per switch
+    // took a FIFO round trip from 7.7 to 7.0 ns.)
     template <bool Chain>
     [[gnu::always_inline]] void run_slices(std::size_t& slices) {
         for (;;) {
             control& x = *m_current;
             std::uint8_t over = x.m_over;
-            // The common slice, one resumption that ends in a yield, laid
-            // out as a straight line: a taken branch ends the CPU's fetch
-            // block, and two fewer of them per switch took a FIFO round
-            // trip from 7.7 to 7.0 ns.
             if ((over == 0) & (x.m_resume != nullptr)) [[likely]] {
                 ++slices;
                 std::exchange(x.m_resume, nullptr).resume();
                 over = x.m_over;
-                if (over == 0) [[unlikely]]
+                if constexpr (Chain) {
+                    // (`&`, not `&&`: one branch.)
+                    const bool quiet = !needs_attention();
+                    if ((over == 0) & (x.m_resume != nullptr) & quiet) [[likely]] {
+                        if (--m_countdown == 0) [[unlikely]] {
+                            sample_in_slice(x);
+                            over = x.m_over;
+                            if (over != 0 || needs_attention()) {
+                                if (charge_or_fail(x))
+                                    requeue(x, over);
+                                return;
+                            }
+                        }
+                        if (!charge_or_fail(x))
+                            return;
+                        // This push is no change a later yield must look
+                        // at: the next dispatch starts unchanged.
+                        if (hand_over(x, cause::yielded))
+                            continue;
+                        requeue(x, over); // the policy declined the fused step
+                        return;
+                    }
+                }
+                if ((over == 0) & (x.m_resume == nullptr)) [[unlikely]]
                     over = run_rest_of_slice(x);
             } else if (over == 0) { // else cancelled while queued: it only retires
                 ++slices;
                 over = run_rest_of_slice(x);
             }
-            if (!end_slice<Chain>(x, over))
-                return;
+            end_slice(x, over);
+            return;
         }
     }
 
-    // The slice of `x` goes on: its pending nodes run until it yields,
-    // finishes or blocks; its m_over then.
+    // The slice of `x` goes on, with nothing in m_resume: its pending nodes
+    // run until it yields, finishes or blocks; its m_over then.
     [[gnu::always_inline]] std::uint8_t run_rest_of_slice(control& x) {
         std::uint8_t over = 0;
-        do {
-            if (x.m_resume) {
-                std::exchange(x.m_resume, nullptr).resume();
-            } else if (detail::post_node* n = x.m_pending.pop()) {
-                run_node(&x, n);
-            } else {
-                break; // blocked
-            }
+        while (detail::post_node* n = x.m_pending.pop()) {
+            run_node(&x, n);
             over = x.m_over;
-        } while (over == 0);
+            if ((over != 0) | (x.m_resume != nullptr))
+                break;
+        }
         return over;
     }
 
     // Ends the running slice: counts it towards the next clock sample,
     // charges it, and gives the task back to the policy (or parks or
-    // retires it). With `Chain`, a task that yielded while nothing else
-    // waits between slices is handed over with the policy's try_push_pop,
-    // and the next slice begins here: true. (Every branch on this path
-    // costs twice: in itself, and in the CPU's prediction of the next
-    // resumption, which it makes from the branches just taken.)
-    template <bool Chain>
-    [[gnu::always_inline]] bool end_slice(control& x, std::uint8_t over) {
+    // retires it).
+    void end_slice(control& x, std::uint8_t over) {
         // A sample here, as at a yield, is taken inside the slice: every
         // tick boundary the scheduler sees is charged to the slice that was
         // running, as a timer interrupt would charge it. What the loop runs
         // meanwhile belongs to no task.
         if (--m_countdown == 0) {
-            m_current = nullptr;
-            sample();
-            m_current = &x;
+            sample_in_slice(x);
             over = x.m_over; // the loop's callbacks may have cancelled it
         }
-        if (!charge_or_fail(x))
-            return false;
-        if constexpr (Chain) {
-            // The common case in one test: a yield (and nothing else), and
-            // nothing to do between slices. (`&`, not `&&`: one branch.)
-            const bool quiet = !needs_attention();
-            if (((over & ~control::over_preempt) == control::over_switch) & quiet) [[likely]] {
-                const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
-                // This push is no change a later yield must look at: the
-                // next dispatch starts unchanged (begin_slice).
-                if (hand_over(x, c))
-                    return true;
-            }
-        }
+        if (charge_or_fail(x))
+            requeue(x, over);
+    }
+
+    // The clock sample due at the end of the slice of `x` (see end_slice).
+    [[gnu::noinline]] void sample_in_slice(control& x) noexcept {
+        m_current = nullptr;
+        sample();
+        m_current = &x;
+    }
+
+    // The charged slice of `x` is over, for the reasons in `over`: the task
+    // goes back to the policy, is parked or retires; no task runs then.
+    void requeue(control& x, std::uint8_t over) {
         // From here on no task runs, even if the policy throws.
         m_current = nullptr;
         try {
             if ((over & (control::over_done | control::over_cancel)) != 0) {
                 retire(x);
-            } else if (over != 0) {
+            } else if ((over != 0) | (x.m_resume != nullptr)) { // it yielded
                 const cause c = (over & control::over_preempt) != 0 ? cause::preempted : cause::yielded;
                 x.m_over = 0;
                 enqueue(std::move(running_entry(x)), c);
@@ -963,7 +978,6 @@ private:
             fail_task(x, std::current_exception());
         }
         drop_entry();
-        return false;
     }
 
     // Charges the slice of `x`; false, with `x` failed (see fail_task) and

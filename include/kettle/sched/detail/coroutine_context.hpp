@@ -101,7 +101,9 @@ public:
     coroutine_node_fifo m_pending;
     /// A resumption that comes before every node of `m_pending`: where a
     /// yield leaves its coroutine when nothing else is pending (the common
-    /// case), without a node. Null when unused.
+    /// case), without a node. Null when unused. The scheduler empties it
+    /// before it resumes anything of the task, so that it being set again
+    /// when control comes back says, alone, that the task yielded.
     std::coroutine_handle<> m_resume;
     coroutine_resume_node m_start;         // resumes the root coroutine the first time
     coroutine_control* m_prev = nullptr;   // the scheduler's list of live tasks
@@ -117,14 +119,14 @@ public:
     std::uint32_t m_tracked = 0; // entries of this task in the scheduler's node table
     state m_state = state::ready;
 
-    // Why the running slice ends (bits of m_over; none: it goes on).
-    static constexpr std::uint8_t over_switch = 1;  // a yield gave the CPU up
+    // Why the running slice ends (bits of m_over; none: it goes on, unless
+    // m_resume was set: a plain yield, which needs no bit).
+    static constexpr std::uint8_t over_switch = 1;  // a yield that left its coroutine in m_pending
     static constexpr std::uint8_t over_done = 2;    // the root coroutine finished
     static constexpr std::uint8_t over_cancel = 4;  // cancel(): retire at the next chance
-    static constexpr std::uint8_t over_preempt = 8; // with over_switch: re-enter as preempted, not yielded
+    static constexpr std::uint8_t over_preempt = 8; // a yield that re-enters as preempted, not yielded
     std::uint8_t m_over = 0;
 
-    [[nodiscard]] bool slice_over() const noexcept { return m_over != 0; }
     [[nodiscard]] bool cancelled() const noexcept { return (m_over & over_cancel) != 0; }
 
 protected:
@@ -163,14 +165,15 @@ public:
         coroutine_control& x = *m_current;
         const bool nothing_pending = x.m_pending.empty();
         if (!x.m_resume & nothing_pending) { // one branch: this is every switch
-            x.m_resume = h;
+            x.m_resume = h; // says "yielded" by itself (see m_resume)
         } else {
             coroutine_resume_node* node = std::construct_at(spare);
             node->m_handle = h;
             x.m_pending.push(node);
+            x.m_over |= coroutine_control::over_switch;
         }
-        x.m_over |= c == cause::preempted ? coroutine_control::over_switch | coroutine_control::over_preempt
-                                          : coroutine_control::over_switch;
+        if (c == cause::preempted)
+            x.m_over |= coroutine_control::over_preempt;
     }
 
     /// The task running now, or null between slices.
