@@ -23,6 +23,12 @@ public:
         m_ratios.push_back({std::move(numerator), std::move(denominator), std::move(what)});
     }
 
+    /// Makes `name` the fastest of `members` (each a benchmark of the run),
+    /// for ratios to divide by: a baseline measured in several copies.
+    void add_fastest_of(std::string name, std::vector<std::string> members) {
+        m_groups.push_back({std::move(name), std::move(members)});
+    }
+
     /// With --benchmark_repetitions, the ratios are of the fastest
     /// repetitions where a benchmark reports a "min" statistic (see
     /// `add_min`), else of the medians.
@@ -52,6 +58,17 @@ public:
     void Finalize() override {
         ConsoleReporter::Finalize();
         const char* what = m_best_rank == 3 ? ", fastest repetitions" : m_best_rank == 2 ? ", medians" : "";
+        for (const auto& g : m_groups) {
+            double fastest = 0;
+            for (const auto& m : g.members)
+                if (const auto at = m_seconds.find(m); at != m_seconds.end() && (fastest == 0 || at->second < fastest))
+                    fastest = at->second;
+            if (fastest > 0) {
+                m_seconds[g.name] = fastest;
+                std::printf("\n%s: the fastest of its %zu copies, %.3g ns\n", g.name.c_str(), g.members.size(),
+                            fastest * 1e9);
+            }
+        }
         std::printf("\nratios (real time per iteration%s, this run):\n", what);
         for (const auto& r : m_ratios) {
             const auto a = m_seconds.find(r.numerator);
@@ -65,7 +82,12 @@ private:
     struct ratio {
         std::string numerator, denominator, what;
     };
+    struct group {
+        std::string name;
+        std::vector<std::string> members;
+    };
     std::vector<ratio> m_ratios;
+    std::vector<group> m_groups;
     std::map<std::string, double> m_seconds;
     std::map<std::string, int> m_rank; // what m_seconds holds: 1 one run, 2 a median, 3 a minimum
     int m_best_rank = 0;

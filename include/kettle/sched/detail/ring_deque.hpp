@@ -11,11 +11,10 @@
 namespace kettle::detail {
 
 /// A growable double-ended ring: the storage of the FIFO policies. A
-/// power-of-two buffer indexed by a free-running front counter and the
-/// size, so push and pop at either end are a compare, a construct and an
-/// increment (std::deque pays for its block map on every call), and a
-/// hand-over (`rotate`) moves the front alone. Grows by doubling; never
-/// shrinks until cleared by destruction. Not synchronised.
+/// power-of-two buffer indexed by free-running counters, so push and pop at
+/// either end are a compare, a construct and an increment (std::deque pays
+/// for its block map on every call). Grows by doubling; never shrinks until
+/// cleared by destruction. Not synchronised.
 template <class T>
 class ring_deque {
     static_assert(std::is_nothrow_move_constructible_v<T>,
@@ -26,7 +25,7 @@ public:
     ring_deque() noexcept = default;
     ring_deque(ring_deque&& other) noexcept
         : m_slots(std::exchange(other.m_slots, nullptr)), m_head(std::exchange(other.m_head, 0)),
-          m_mask(std::exchange(other.m_mask, 0)), m_size(std::exchange(other.m_size, 0)),
+          m_mask(std::exchange(other.m_mask, 0)), m_tail(std::exchange(other.m_tail, 0)),
           m_capacity(std::exchange(other.m_capacity, 0)),
           m_limit(std::exchange(other.m_limit, unlimited)), m_room(std::exchange(other.m_room, 0)) {}
     ring_deque& operator=(ring_deque&& other) noexcept {
@@ -41,8 +40,8 @@ public:
     void push_back(T&& value) {
         if (size() == m_capacity)
             grow();
-        std::construct_at(slot(m_head + m_size), std::move(value));
-        ++m_size;
+        std::construct_at(slot(m_tail), std::move(value));
+        ++m_tail;
     }
     /// As push_back, but holds at most `limit()` elements: false, with
     /// `value` untouched, when that many are queued. The bound costs nothing
@@ -53,8 +52,8 @@ public:
                 return false;
             grow();
         }
-        std::construct_at(slot(m_head + m_size), std::move(value));
-        ++m_size;
+        std::construct_at(slot(m_tail), std::move(value));
+        ++m_tail;
         return true;
     }
     /// The bound of try_push_back (unbounded by default). May be lowered
@@ -69,7 +68,6 @@ public:
             grow();
         std::construct_at(slot(m_head - 1), std::move(value));
         --m_head;
-        ++m_size;
     }
     /// `value` is pushed at the back and replaced by the front, in one
     /// step: the ring neither grows nor needs a capacity check (the front
@@ -79,23 +77,22 @@ public:
             value = rotate(std::move(value));
     }
     /// Takes the front out and constructs a new back element from `args`,
-    /// in that order (so a full ring has room): the step of a hand-over,
-    /// which moves the front and leaves the size as it is. Precondition:
-    /// not empty.
+    /// in that order (so a full ring has room): the step of a hand-over.
+    /// Precondition: not empty.
     template <class... Args>
     [[nodiscard]] T rotate(Args&&... args) noexcept {
         T* front = slot(m_head);
         T out = std::move(*front);
         std::destroy_at(front);
-        std::construct_at(slot(m_head + m_size), std::forward<Args>(args)...);
+        std::construct_at(slot(m_tail), std::forward<Args>(args)...);
         ++m_head;
+        ++m_tail;
         return out;
     }
     /// Precondition: not empty.
     void pop_front() noexcept {
         std::destroy_at(slot(m_head));
         ++m_head;
-        --m_size;
     }
     /// Precondition: not empty.
     [[nodiscard]] T& front() noexcept { return *slot(m_head); }
@@ -103,10 +100,10 @@ public:
     [[nodiscard]] T& operator[](std::size_t i) noexcept { return *slot(m_head + i); }
     [[nodiscard]] const T& operator[](std::size_t i) const noexcept { return *slot(m_head + i); }
 
-    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+    [[nodiscard]] std::size_t size() const noexcept { return m_tail - m_head; }
     /// A push would not grow the buffer (so it cannot throw).
     [[nodiscard]] bool has_room() const noexcept { return size() < m_capacity; }
-    [[nodiscard]] bool empty() const noexcept { return m_size == 0; }
+    [[nodiscard]] bool empty() const noexcept { return m_tail == m_head; }
     /// Room for `n` elements, so that pushes up to that size cannot throw.
     /// May throw std::bad_alloc (nothing changes then).
     void reserve(std::size_t n) {
@@ -128,7 +125,7 @@ public:
         std::swap(m_capacity, other.m_capacity);
         std::swap(m_mask, other.m_mask);
         std::swap(m_head, other.m_head);
-        std::swap(m_size, other.m_size);
+        std::swap(m_tail, other.m_tail);
         std::swap(m_limit, other.m_limit);
         std::swap(m_room, other.m_room);
     }
@@ -155,15 +152,18 @@ private:
         m_mask = bigger - 1;
         m_room = std::min(m_capacity, m_limit);
         m_head = 0;
+        m_tail = n;
     }
 
     T* m_slots = nullptr;
-    // The front and the size apart, with the mask between them: adjacent, a
-    // compiler may update both with one vector operation that later scalar
-    // reads of one have to wait for.
+    // The ends apart, with the mask between them: adjacent, a compiler may
+    // update both with one vector operation that later scalar reads of one
+    // end have to wait for. (Two ends, not a front and a size: a pop then a
+    // push would chain the size's store and load through memory twice, and
+    // took a FIFO policy's pop + push from 8.5 to 13.5 ns.)
     std::size_t m_head = 0;     // free-running: the front is slot(m_head)
     std::size_t m_mask = 0;     // m_capacity - 1, once there is a buffer
-    std::size_t m_size = 0;     // the back is slot(m_head + m_size - 1)
+    std::size_t m_tail = 0;     // free-running: one past the back
     std::size_t m_capacity = 0; // 0 or a power of two
     static constexpr std::size_t unlimited = static_cast<std::size_t>(-1);
     std::size_t m_limit = unlimited; // try_push_back's bound
