@@ -9,6 +9,7 @@
 #include <kettle/mode/task.hpp>
 #include <kettle/sched/cause.hpp>
 #include <kettle/sched/coroutine_ref.hpp>
+#include <kettle/sched/detail/coroutine_awaiters.hpp>
 #include <kettle/sched/detail/coroutine_context.hpp>
 #include <kettle/sched/detail/coroutine_node_table.hpp>
 #include <kettle/sched/detail/coroutine_root.hpp>
@@ -160,6 +161,8 @@ class coroutine_scheduler final : private detail::coroutine_scheduler_base {
 
     using base = detail::coroutine_scheduler_base;
     using control = detail::coroutine_control;
+    friend class detail::coroutine_sleep_awaiter<coroutine_scheduler>;
+    friend class detail::coroutine_io_awaiter<coroutine_scheduler>;
 
 public:
     using policy_type = Policy;
@@ -281,45 +284,7 @@ public:
     // ---- timers ----------------------------------------------------------------
 
     /// The awaiter of `sleep_for`/`sleep_until`.
-    class [[nodiscard]] sleep_awaiter {
-    public:
-        sleep_awaiter(coroutine_scheduler& s, steady_time deadline) noexcept : m_sched(s), m_deadline(deadline) {}
-        sleep_awaiter(const sleep_awaiter&) = delete;
-        sleep_awaiter& operator=(const sleep_awaiter&) = delete;
-        ~sleep_awaiter() {
-            if (m_armed) {
-                m_sched.m_loop->cancel_timer(m_timer);
-                m_sched.unlink_sleeper(*this);
-            }
-        }
-
-        bool await_ready() const noexcept { return m_deadline <= std::chrono::steady_clock::now(); }
-        /// Throws std::bad_alloc (the timer's node); the task then goes on with it.
-        void await_suspend(std::coroutine_handle<> h) {
-            m_node.m_handle = h;
-            m_task = m_sched.m_current;
-            m_timer = m_sched.m_loop->add_timer_at(m_deadline, [this] { fire(); });
-            m_sched.link_sleeper(*this);
-        }
-        void await_resume() const noexcept {}
-
-    private:
-        friend class coroutine_scheduler;
-
-        void fire() noexcept {
-            m_sched.unlink_sleeper(*this);
-            m_sched.deliver_to(m_task, &m_node);
-        }
-
-        coroutine_scheduler& m_sched;
-        steady_time m_deadline;
-        detail::coroutine_resume_node m_node;
-        control* m_task = nullptr;
-        timer_id m_timer{};
-        sleep_awaiter* m_prev = nullptr; // the scheduler's list of armed sleeps
-        sleep_awaiter* m_next = nullptr;
-        bool m_armed = false;
-    };
+    using sleep_awaiter = detail::coroutine_sleep_awaiter<coroutine_scheduler>;
 
     /// `co_await sched.sleep_for(d)`: the task blocks for `d` (a timer on the
     /// loop) and re-enters with `cause::woken`. Inside a task of this
@@ -334,52 +299,7 @@ public:
     // ---- waiting for a descriptor ------------------------------------------------
 
     /// The awaiter of `wait_io`.
-    class [[nodiscard]] io_awaiter {
-    public:
-        io_awaiter(coroutine_scheduler& s, native_handle h, interest i) noexcept
-            : m_sched(s), m_handle(h), m_interest(i) {}
-        io_awaiter(const io_awaiter&) = delete;
-        io_awaiter& operator=(const io_awaiter&) = delete;
-        ~io_awaiter() {
-            if (m_armed)
-                disarm();
-        }
-
-        bool await_ready() const noexcept { return false; }
-        /// Throws `std::system_error` when the loop refuses the descriptor
-        /// (closed or invalid: `EBADF`; already watched: `errc::file_exists`),
-        /// or std::bad_alloc; the task then goes on with it.
-        void await_suspend(std::coroutine_handle<> h) {
-            m_node.m_handle = h;
-            m_task = m_sched.m_current;
-            m_sched.m_loop->add(m_handle, m_interest, [this](io_events ev) { fire(ev); });
-            m_armed = true;
-            ++m_sched.m_io_waiting;
-        }
-        /// What the descriptor is ready for (it may include `error` or `hangup`).
-        io_events await_resume() const noexcept { return m_events; }
-
-    private:
-        void fire(io_events ev) noexcept {
-            m_events = ev;
-            disarm(); // one readiness, one wake-up (the loop allows removing the running callback)
-            m_sched.deliver_to(m_task, &m_node);
-        }
-        void disarm() noexcept {
-            std::error_code ignored; // a descriptor closed meanwhile was dropped by the OS already
-            m_sched.m_loop->remove(m_handle, ignored);
-            m_armed = false;
-            --m_sched.m_io_waiting;
-        }
-
-        coroutine_scheduler& m_sched;
-        native_handle m_handle;
-        interest m_interest;
-        io_events m_events{};
-        detail::coroutine_resume_node m_node;
-        control* m_task = nullptr;
-        bool m_armed = false;
-    };
+    using io_awaiter = detail::coroutine_io_awaiter<coroutine_scheduler>;
 
     /// `co_await sched.wait_io(fd, kettle::interest::readable)`: the task
     /// blocks until the descriptor (a socket on Windows) is ready for `i`,
