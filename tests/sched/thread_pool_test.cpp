@@ -501,12 +501,26 @@ TEMPLATE_TEST_CASE("thread_pool: a full bounded pool says so in every mode",
         });
         REQUIRE(second.has_value());
 
-        // Full: the non-waiting forms say so, and drop what they were given.
-        REQUIRE_FALSE(pool.try_post([&ran, c = counted(1)] { ran.fetch_add(1); }));
-        REQUIRE_FALSE(pool.try_submit([&ran, c = counted(2)] { ran.fetch_add(1); }).has_value());
-        REQUIRE_FALSE(pool.try_submit(forty_two()).has_value());
-        REQUIRE(counted::live() == 0);
-        REQUIRE(pool.queued() == 2);
+        // Full: the non-waiting forms say so. A callable given as an rvalue
+        // is handed back whole, to be posted later (a lambda, which has no
+        // assignment, and a type that has one); a task is destroyed unstarted.
+        auto lambda = [&ran, c = counted(10)] { ran.fetch_add(c.value()); };
+        struct adder {
+            std::atomic<int>* sum;
+            counted c;
+            void operator()() const { sum->fetch_add(c.value()); }
+        };
+        adder assignable{&ran, counted(100)};
+        // (CHECK, not REQUIRE, while a worker is held: a test that stopped
+        // here would wait for it forever.)
+        CHECK_FALSE(pool.try_post(std::move(lambda)));
+        CHECK_FALSE(pool.try_submit(std::move(assignable)).has_value());
+        CHECK_FALSE(assignable.c.moved_from());
+        CHECK(assignable.c.value() == 100);
+        CHECK_FALSE(pool.try_post([c = counted(1)] {})); // a temporary: nobody to hand it to
+        CHECK_FALSE(pool.try_submit(forty_two()).has_value());
+        CHECK(counted::live() == 2); // the two handed back, and nothing else
+        CHECK(pool.queued() == 2);
 
         // The waiting forms wait for room: still waiting after a while,
         // through once the worker pops.
@@ -535,9 +549,12 @@ TEMPLATE_TEST_CASE("thread_pool: a full bounded pool says so in every mode",
         REQUIRE(submitted.load());
         REQUIRE(second->get() == 2);
         REQUIRE(third->get() == 3);
+        pool.post(std::move(lambda));
+        auto handed_back = pool.submit(std::move(assignable));
         held.get();
+        handed_back.get();
         pool.shutdown();
-        REQUIRE(ran.load() == 4);
+        REQUIRE(ran.load() == 4 + 10 + 100);
     }
     REQUIRE(counted::live() == 0);
 }

@@ -69,6 +69,13 @@ public:
 
     [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(m_fn); }
 
+    /// The callable, when it is an `F` (the decayed type it was made from),
+    /// else null; null once the job ran or was cancelled.
+    template <class F>
+    [[nodiscard]] F* target() noexcept {
+        return m_fn.template target<F>();
+    }
+
     [[nodiscard]] const job_hint& hint() const noexcept { return m_hint; }
     /// `hint().priority`: what `kettle::priority_of` reads.
     [[nodiscard]] std::int64_t priority() const noexcept { return m_hint.priority; }

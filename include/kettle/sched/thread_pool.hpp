@@ -91,7 +91,9 @@ struct thread_pool_settings {
 ///   continues after suspending depends on what it awaited. Its future holds
 ///   its result or exception.
 /// - `try_post`/`try_submit`: never wait: false / empty when every queue is
-///   full (the callable or task is then destroyed unrun).
+///   full. A callable given as an rvalue is then handed back (moved into
+///   the caller's object again), so it can be posted later; an lvalue was
+///   copied and stays as it was; a task is destroyed unstarted.
 /// - `post`/`submit` on a bounded, full pool wait for room. On a worker of
 ///   the pool they do not sleep: they run queued jobs meanwhile (the next
 ///   ones by the policy), which makes room, so jobs that submit jobs cannot
@@ -185,13 +187,22 @@ public:
         push_job(job, true);
     }
 
-    /// As `post`, but never waits: false when every queue is full (`f` is
-    /// then destroyed unrun; an lvalue `f` was copied and stays yours).
+    /// As `post`, but never waits: false when every queue is full. `f` is
+    /// then as it was: an lvalue was copied; an rvalue (`std::move(f)`) was
+    /// moved into the job and is moved back (by assignment, or for a
+    /// lambda, which has none, by constructing it again in place; a
+    /// callable whose moves may throw is not moved back).
     template <class F>
         requires std::is_invocable_v<std::decay_t<F>&>
     [[nodiscard]] bool try_post(F&& f, job_hint hint = {}) {
         pool_job job(std::forward<F>(f), hint);
-        return push_job(job, false);
+        if (push_job(job, false))
+            return true;
+        if constexpr (handed_back<F>) {
+            if (auto* kept = job.target<std::decay_t<F>>())
+                hand_back(f, *kept);
+        }
+        return false;
     }
 
     /// Queues `f()` and returns the future of its result; an exception `f`
@@ -213,7 +224,8 @@ public:
         return result;
     }
 
-    /// As `submit`, but never waits: empty when every queue is full.
+    /// As `submit`, but never waits: empty when every queue is full, with
+    /// `f` as it was (as for `try_post`).
     template <class F, class R = std::invoke_result_t<std::decay_t<F>&>>
         requires std::is_invocable_v<std::decay_t<F>&>
     [[nodiscard]] std::optional<future<R>> try_submit(F&& f, job_hint hint = {}) {
@@ -223,8 +235,11 @@ public:
         auto* call = new detail::packaged_call<R, std::decay_t<F>>(std::forward<F>(f));
         pool_job job(detail::packaged_job<R, std::decay_t<F>>(call), hint);
         std::optional<future<R>> result(call->make_future());
-        if (!push_job(job, false))
+        if (!push_job(job, false)) {
+            if constexpr (handed_back<F>)
+                hand_back(f, call->callable());
             result.reset(); // before `job` dies: the call then goes without an exception
+        }
         return result;
     }
 
@@ -448,6 +463,28 @@ private:
 
     // Queues `job`: a worker's own queue first, else round robin; waits for
     // room when `wait`. False (job untouched) when full and not waiting.
+    // A try_ form found the pool full: a callable given as a non-const
+    // rvalue (`F` deduced as no reference) was moved into the job, and gets
+    // back what the job kept of it, so that nothing the caller handed over
+    // is lost. Moved back by assignment, or, for a type without one (a
+    // lambda), by destroying the caller's object and constructing it again
+    // in place. A callable with neither a nothrow move assignment nor a
+    // nothrow move constructor is not handed back (it stays moved-from).
+    template <class F>
+    static constexpr bool handed_back =
+        !std::is_reference_v<F> && !std::is_const_v<F> &&
+        (std::is_nothrow_move_assignable_v<F> || std::is_nothrow_move_constructible_v<F>);
+
+    template <class D>
+    static void hand_back(D& f, D& kept) noexcept {
+        if constexpr (std::is_nothrow_move_assignable_v<D>) {
+            f = std::move(kept);
+        } else {
+            std::destroy_at(std::addressof(f));
+            std::construct_at(std::addressof(f), std::move(kept));
+        }
+    }
+
     bool push_job(pool_job& job, bool wait) {
         if (!m_core.enter())
             throw thread_pool_closed();

@@ -85,6 +85,15 @@ public:
     /// Calls the stored callable. Precondition: not empty.
     R operator()(Args... args) { return m_ops->invoke(m_storage, std::forward<Args>(args)...); }
 
+    /// The stored callable when it is an `Fn`, else null.
+    template <class Fn>
+    [[nodiscard]] Fn* target() noexcept {
+        if constexpr (fits_inline<Fn>)
+            return m_ops == &inline_ops<Fn> ? as<Fn>(m_storage) : nullptr;
+        else
+            return m_ops == &heap_ops<Fn> ? *as<Fn*>(m_storage) : nullptr;
+    }
+
 private:
     struct ops {
         R (*invoke)(void*, Args&&...);

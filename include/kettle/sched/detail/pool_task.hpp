@@ -67,6 +67,9 @@ public:
         release();
     }
 
+    /// The callable, before the job ran. Job side.
+    [[nodiscard]] F& callable() noexcept { return *m_fn; }
+
     /// The job was destroyed unrun: the future, if any, breaks. Job side; once.
     void cancel() noexcept {
         m_fn.reset();
