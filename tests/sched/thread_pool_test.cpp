@@ -447,6 +447,20 @@ TEST_CASE("thread_pool: submitting after shutdown throws", "[sched][thread_pool]
                       thread_pool_closed);
     // thread_pool_closed is a logic_error.
     REQUIRE_THROWS_AS(pool.post([] {}), std::logic_error);
+
+    // A try_ form that throws hands an rvalue callable back, as one that
+    // found the pool full does.
+    struct keeper {
+        counted c;
+        void operator()() const {}
+        int operator()(int) const { return c.value(); }
+    };
+    keeper k{counted(3)};
+    REQUIRE_THROWS_AS((void)pool.try_post(std::move(k)), thread_pool_closed);
+    REQUIRE_FALSE(k.c.moved_from());
+    REQUIRE(k.c.value() == 3);
+    REQUIRE_THROWS_AS((void)pool.try_submit(std::move(k)), thread_pool_closed);
+    REQUIRE_FALSE(k.c.moved_from());
 }
 
 TEST_CASE("thread_pool: shutdown from a worker is refused", "[sched][thread_pool]") {
@@ -517,9 +531,26 @@ TEMPLATE_TEST_CASE("thread_pool: a full bounded pool says so in every mode",
         CHECK_FALSE(pool.try_submit(std::move(assignable)).has_value());
         CHECK_FALSE(assignable.c.moved_from());
         CHECK(assignable.c.value() == 100);
-        CHECK_FALSE(pool.try_post([c = counted(1)] {})); // a temporary: nobody to hand it to
+        CHECK_FALSE(pool.try_post([c = counted(1)] {})); // a temporary: handed back, gone with the statement
+        // A polymorphic callable without a move assignment is not rebuilt in
+        // place (given as its base, the whole derived object would be
+        // destroyed and only the base rebuilt): it stays moved-from, and is
+        // destroyed once (ASan would see a second time).
+        struct polymorphic {
+            polymorphic() = default;
+            polymorphic(polymorphic&&) noexcept = default;
+            polymorphic& operator=(polymorphic&&) = delete;
+            virtual ~polymorphic() = default;
+            void operator()() const {}
+        };
+        struct derived : polymorphic {
+            counted c{5};
+        };
+        derived whole;
+        CHECK_FALSE(pool.try_post(static_cast<polymorphic&&>(whole)));
+        CHECK(whole.c.value() == 5);
         CHECK_FALSE(pool.try_submit(forty_two()).has_value());
-        CHECK(counted::live() == 2); // the two handed back, and nothing else
+        CHECK(counted::live() == 3); // the two handed back, `whole`, and nothing else
         CHECK(pool.queued() == 2);
 
         // The waiting forms wait for room: still waiting after a while,

@@ -187,22 +187,18 @@ public:
         push_job(job, true);
     }
 
-    /// As `post`, but never waits: false when every queue is full. `f` is
-    /// then as it was: an lvalue was copied; an rvalue (`std::move(f)`) was
-    /// moved into the job and is moved back (by assignment, or for a
-    /// lambda, which has none, by constructing it again in place; a
-    /// callable whose moves may throw is not moved back).
+    /// As `post`, but never waits: false when every queue is full. Whether
+    /// it returns false or throws, `f` is then as it was: an lvalue was
+    /// copied; an rvalue (`std::move(f)`) was moved into the job and is
+    /// moved back, by assignment, or, for a lambda, which has none, by
+    /// constructing it again in place (so it must be a whole object, not a
+    /// base-class part of one). Not moved back: a callable whose moves may
+    /// throw, and a polymorphic one without a move assignment.
     template <class F>
         requires std::is_invocable_v<std::decay_t<F>&>
     [[nodiscard]] bool try_post(F&& f, job_hint hint = {}) {
         pool_job job(std::forward<F>(f), hint);
-        if (push_job(job, false))
-            return true;
-        if constexpr (handed_back<F>) {
-            if (auto* kept = job.target<std::decay_t<F>>())
-                hand_back(f, *kept);
-        }
-        return false;
+        return try_push_job<F>(job, f, job.target<std::decay_t<F>>());
     }
 
     /// Queues `f()` and returns the future of its result; an exception `f`
@@ -224,8 +220,8 @@ public:
         return result;
     }
 
-    /// As `submit`, but never waits: empty when every queue is full, with
-    /// `f` as it was (as for `try_post`).
+    /// As `submit`, but never waits: empty when every queue is full. Then,
+    /// or when it throws, `f` is as it was (as for `try_post`).
     template <class F, class R = std::invoke_result_t<std::decay_t<F>&>>
         requires std::is_invocable_v<std::decay_t<F>&>
     [[nodiscard]] std::optional<future<R>> try_submit(F&& f, job_hint hint = {}) {
@@ -235,11 +231,8 @@ public:
         auto* call = new detail::packaged_call<R, std::decay_t<F>>(std::forward<F>(f));
         pool_job job(detail::packaged_job<R, std::decay_t<F>>(call), hint);
         std::optional<future<R>> result(call->make_future());
-        if (!push_job(job, false)) {
-            if constexpr (handed_back<F>)
-                hand_back(f, call->callable());
+        if (!try_push_job<F>(job, f, &call->callable()))
             result.reset(); // before `job` dies: the call then goes without an exception
-        }
         return result;
     }
 
@@ -461,30 +454,54 @@ private:
         }
     }
 
-    // Queues `job`: a worker's own queue first, else round robin; waits for
-    // room when `wait`. False (job untouched) when full and not waiting.
-    // A try_ form found the pool full: a callable given as a non-const
-    // rvalue (`F` deduced as no reference) was moved into the job, and gets
-    // back what the job kept of it, so that nothing the caller handed over
-    // is lost. Moved back by assignment, or, for a type without one (a
-    // lambda), by destroying the caller's object and constructing it again
-    // in place. A callable with neither a nothrow move assignment nor a
-    // nothrow move constructor is not handed back (it stays moved-from).
+    // A try_ form that did not queue (the pool full, or an exception: the
+    // pool closed): a callable given as a non-const rvalue (`F` deduced as
+    // no reference) was moved into the job, and gets back what the job kept
+    // of it, `kept`, so that nothing the caller handed over is lost. Moved
+    // back by assignment, or, for a type without one (a lambda), by
+    // destroying the caller's object and constructing it again in place;
+    // the caller's object must then be a whole object of its type (a base
+    // class part of a larger object would not be replaced). Not handed back:
+    // a callable whose moves may throw, and a polymorphic one without a
+    // move assignment (its destructor would destroy more than is rebuilt).
     template <class F>
     static constexpr bool handed_back =
-        !std::is_reference_v<F> && !std::is_const_v<F> &&
-        (std::is_nothrow_move_assignable_v<F> || std::is_nothrow_move_constructible_v<F>);
+        !std::is_reference_v<F> && !std::is_const_v<F> && !std::is_volatile_v<F> &&
+        (std::is_nothrow_move_assignable_v<F> ||
+         (std::is_nothrow_move_constructible_v<F> && !std::is_polymorphic_v<F>));
 
-    template <class D>
-    static void hand_back(D& f, D& kept) noexcept {
-        if constexpr (std::is_nothrow_move_assignable_v<D>) {
-            f = std::move(kept);
-        } else {
-            std::destroy_at(std::addressof(f));
-            std::construct_at(std::addressof(f), std::move(kept));
+    // `F` as the try_ form's forwarding reference deduced it.
+    template <class F>
+    static void hand_back(std::remove_reference_t<F>& f, std::decay_t<F>* kept) noexcept {
+        if constexpr (handed_back<F>) {
+            if (kept == nullptr)
+                return;
+            if constexpr (std::is_nothrow_move_assignable_v<F>) {
+                f = std::move(*kept);
+            } else {
+                std::destroy_at(std::addressof(f));
+                std::construct_at(std::addressof(f), std::move(*kept));
+            }
         }
     }
 
+    // push_job without waiting; `f`, the callable the job was made from,
+    // gets back what the job holds when it is not queued (see hand_back).
+    template <class F>
+    bool try_push_job(pool_job& job, std::remove_reference_t<F>& f, std::decay_t<F>* kept) {
+        try {
+            if (push_job(job, false))
+                return true;
+        } catch (...) {
+            hand_back<F>(f, kept);
+            throw;
+        }
+        hand_back<F>(f, kept);
+        return false;
+    }
+
+    // Queues `job`: a worker's own queue first, else round robin; waits for
+    // room when `wait`. False (job untouched) when full and not waiting.
     bool push_job(pool_job& job, bool wait) {
         if (!m_core.enter())
             throw thread_pool_closed();
