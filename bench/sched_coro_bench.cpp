@@ -42,6 +42,7 @@
 // tools/check-zero-cost to count its instructions under callgrind (a figure
 // that does not depend on what else the machine is doing).
 
+#include <kettle/loop/detail/posix_fd.hpp>
 #include <kettle/loop/event_loop.hpp>
 #include <kettle/mode/task.hpp>
 #include <kettle/sched/coroutine_scheduler.hpp>
@@ -353,28 +354,26 @@ void yield_call(benchmark::State& state) {
 class socket_pair_fds {
 public:
     socket_pair_fds() {
-        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, m_fd) != 0)
+        int fd[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fd) != 0)
             std::abort();
+        m_reader.reset(fd[0]);
+        m_writer.reset(fd[1]);
     }
-    socket_pair_fds(const socket_pair_fds&) = delete;
-    socket_pair_fds& operator=(const socket_pair_fds&) = delete;
-    ~socket_pair_fds() {
-        ::close(m_fd[0]);
-        ::close(m_fd[1]);
-    }
-    [[nodiscard]] int reader() const noexcept { return m_fd[0]; }
+    [[nodiscard]] int reader() const noexcept { return m_reader.get(); }
     void send_byte() const {
-        if (::write(m_fd[1], "x", 1) != 1)
+        if (::write(m_writer.get(), "x", 1) != 1)
             std::abort();
     }
     void take_byte() const {
         char c = 0;
-        if (::read(m_fd[0], &c, 1) != 1)
+        if (::read(m_reader.get(), &c, 1) != 1)
             std::abort();
     }
 
 private:
-    int m_fd[2] = {-1, -1};
+    kettle::detail::posix_fd m_reader;
+    kettle::detail::posix_fd m_writer;
 };
 
 void io_loop(benchmark::State& state) {

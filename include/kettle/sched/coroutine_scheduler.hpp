@@ -810,13 +810,9 @@ private:
                     const bool quiet = !needs_attention();
                     if ((over == 0) & (x.m_resume != nullptr) & quiet) [[likely]] {
                         if (--m_countdown == 0) [[unlikely]] {
-                            sample_in_slice(x);
-                            over = x.m_over;
-                            if (over != 0 || needs_attention()) {
-                                if (charge_or_fail(x))
-                                    requeue(x, over);
-                                return;
-                            }
+                            ++m_countdown; // end_slice counts the slice and samples
+                            end_slice(x, over);
+                            return;
                         }
                         if (!charge_or_fail(x))
                             return;
@@ -861,18 +857,13 @@ private:
         // running, as a timer interrupt would charge it. What the loop runs
         // meanwhile belongs to no task.
         if (--m_countdown == 0) {
-            sample_in_slice(x);
+            m_current = nullptr;
+            sample();
+            m_current = &x;
             over = x.m_over; // the loop's callbacks may have cancelled it
         }
         if (charge_or_fail(x))
             requeue(x, over);
-    }
-
-    // The clock sample due at the end of the slice of `x` (see end_slice).
-    [[gnu::noinline]] void sample_in_slice(control& x) noexcept {
-        m_current = nullptr;
-        sample();
-        m_current = &x;
     }
 
     // The charged slice of `x` is over, for the reasons in `over`: the task

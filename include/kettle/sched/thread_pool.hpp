@@ -91,9 +91,10 @@ struct thread_pool_settings {
 ///   continues after suspending depends on what it awaited. Its future holds
 ///   its result or exception.
 /// - `try_post`/`try_submit`: never wait: false / empty when every queue is
-///   full. A callable given as an rvalue is then handed back (moved into
-///   the caller's object again), so it can be posted later; an lvalue was
-///   copied and stays as it was; a task is destroyed unstarted.
+///   full. A callable given as an rvalue is then (and when they throw)
+///   handed back, moved into the caller's object again, so it can be posted
+///   later; an lvalue was copied and stays as it was; a task is destroyed
+///   unstarted.
 /// - `post`/`submit` on a bounded, full pool wait for room. On a worker of
 ///   the pool they do not sleep: they run queued jobs meanwhile (the next
 ///   ones by the policy), which makes room, so jobs that submit jobs cannot
